@@ -1,0 +1,3 @@
+from farmtrace.cli import main
+
+main()

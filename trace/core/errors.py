@@ -1,0 +1,67 @@
+"""Typed errors the core raises on purpose; the web layer maps them to HTTP statuses."""
+
+from __future__ import annotations
+
+
+class FarmtraceError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+class InvalidEventError(FarmtraceError):
+    """The event body is malformed or breaks a rule; nothing was written."""
+
+    code = "invalid_event"
+
+
+class RuleViolationError(InvalidEventError):
+    """A hard compliance rule refused the event; the message cites its standard."""
+
+    code = "rule_violation"
+
+
+class SignatureError(InvalidEventError):
+    """A signature does not verify, or the key was not valid for it."""
+
+    code = "bad_signature"
+
+
+class CustodyError(FarmtraceError):
+    """The acting org does not hold the batch."""
+
+    code = "not_holder"
+
+
+class ChainConflictError(FarmtraceError):
+    """The event does not extend the batch's current chain head (or its id is taken)."""
+
+    code = "chain_conflict"
+
+
+class NotFoundError(FarmtraceError):
+    """A named batch, event, org or key does not exist."""
+
+    code = "not_found"
+
+
+class KeyStateError(FarmtraceError):
+    """A key operation failed (no key, revoked, cannot unseal)."""
+
+    code = "key_error"
+
+
+class ProofError(FarmtraceError):
+    """A Merkle inclusion or consistency proof does not verify, or was asked for bad sizes."""
+
+    code = "bad_proof"
+
+
+class CheckpointError(FarmtraceError):
+    """A signed note or checkpoint does not parse or does not verify."""
+
+    code = "bad_checkpoint"
