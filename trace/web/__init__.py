@@ -1,0 +1,64 @@
+"""The Flask app factory: config, database session per request, blueprints per audience."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from flask_babel import Babel
+
+from farmtrace.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALES = ("zh_CN", "en")
+
+
+def _locale() -> str:
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    if asked in LOCALES:
+        return asked
+    return request.accept_languages.best_match(LOCALES, default="zh_CN") if request.accept_languages else "zh_CN"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; `test_config` may pass settings overrides (database_url, instance, secret_key)."""
+    from farmtrace.runtime import open_ledger
+
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static")
+    overrides = dict(test_config or {})
+    settings = load_settings(**{k: v for k, v in overrides.items() if k in
+                                ("instance", "database_url", "secret_key", "base_url", "log_origin",
+                                 "checkpoint_interval")})
+    app.config.update(SECRET_KEY=settings.secret_key, FARMTRACE=settings,
+                      MAX_CONTENT_LENGTH=2 * 1024 * 1024, JSON_AS_ASCII=False,
+                      BABEL_DEFAULT_LOCALE="zh_CN",
+                      BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "trace" / "translations"))
+    app.config.update({k: v for k, v in overrides.items() if k.isupper()})
+    app.extensions["ledger"] = open_ledger(settings, migrate=bool(overrides.get("migrate", False)))
+    Babel(app, locale_selector=_locale)
+
+    from . import api, errors, public
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api.log_bp)
+    errors.register(app)
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.args.get("lang") in LOCALES:
+            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax")
+        return response
+
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        g.pop("ledger_reads", None)
+
+    return app

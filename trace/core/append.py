@@ -1,0 +1,242 @@
+"""Appending events: custodial (signed here with the org's sealed key) or pre-signed.
+
+An append is one transaction: chain head, global sequence number, Merkle leaf and the event
+row are committed together or not at all. Appends to one batch are serialised (BEGIN IMMEDIATE
+on SQLite, SELECT ... FOR UPDATE on PostgreSQL), and the unique constraint on (batch, prev)
+backs that up, so a chain never forks; the loser of a race gets ChainConflictError.
+Resubmitting an event `id` with the same content returns the stored event (idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from farmtrace.storage.models import Batch, Event, SigningKey
+from farmtrace.storage.uow import UnitOfWork
+
+from . import merkle
+from .canonical import parse_json
+from .errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
+                     NotFoundError, SignatureError)
+from .events import ENVELOPE, EventBody, new_event_id
+from .signing import KeySealer, sign_event_hash, unb64, verify_event_signature
+
+CHINA = timezone(timedelta(hours=8))
+MAX_BATCH_APPEND = 500
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: an org, optionally a user, and a role (producer | regulator | admin | operator)."""
+
+    org: str
+    user: str | None = None
+    role: str = "producer"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    hash: str
+    signature: str
+    key: str
+    body: EventBody
+    created: bool = True  # False when an idempotent resubmission returned the stored event
+
+    @property
+    def canonical(self) -> str:
+        return self.body.canonical.decode("utf-8")
+
+
+def now_rfc3339() -> str:
+    return datetime.now(CHINA).replace(microsecond=0).isoformat()
+
+
+class Signer:
+    """Signs with sealed keys, caching unsealed keys in memory for the life of the process."""
+
+    def __init__(self, sealer: KeySealer) -> None:
+        self.sealer = sealer
+        self._cache: dict[str, Ed25519PrivateKey] = {}
+
+    def private(self, key: SigningKey) -> Ed25519PrivateKey:
+        """The unsealed private half of a custodial key."""
+        private = self._cache.get(key.id)
+        if private is None:
+            if key.sealed_private is None:
+                raise KeyStateError(f"key {key.id} is held by its org; submit pre-signed events", field="key")
+            private = self.sealer.unseal(key.sealed_private, key.id, key.org_id)
+            self._cache[key.id] = private
+        return private
+
+    def sign(self, key: SigningKey, hash_hex: str) -> str:
+        return sign_event_hash(self.private(key), hash_hex)
+
+
+def _as_draft(draft: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
+    obj = parse_json(draft) if isinstance(draft, (bytes, str)) else dict(draft)
+    if not isinstance(obj, dict):
+        raise InvalidEventError("an event must be a JSON object")
+    for name in obj:
+        if name not in ENVELOPE:
+            raise InvalidEventError(f"unknown field {name!r}", field=name)
+    return obj
+
+
+def _same_content(stored: Event, draft: Mapping[str, Any]) -> bool:
+    body = parse_json(stored.canonical)
+    return all(body.get(k) == v for k, v in draft.items())
+
+
+def append_custodial(uow: UnitOfWork, signer: Signer, draft: Mapping[str, Any] | bytes | str, *,
+                     actor: Actor) -> StoredEvent:
+    """Complete, sign and store one event for `actor.org` inside `uow` (the caller commits).
+
+    The server fills `v`, `org`, `key` (the org's current key), `prev` (the chain head when
+    absent), `id` (a new UUID when absent) and `at` (now, +08:00 when absent).
+    Raises InvalidEventError, CustodyError, ChainConflictError, NotFoundError, KeyStateError.
+    """
+    obj = _as_draft(draft)
+    if "org" in obj and obj["org"] != actor.org:
+        raise CustodyError(f"org must be your own ({actor.org}); got {obj['org']!r}", field="org")
+    if "key" in obj:
+        raise InvalidEventError("key is chosen by the server for custodial signing; omit it", field="key")
+    if "id" in obj and isinstance(obj["id"], str):
+        stored = uow.event_by_id(obj["id"])
+        if stored is not None:
+            if stored.org_id == actor.org and _same_content(stored, obj):
+                return _from_row(stored, created=False)
+            raise ChainConflictError(f"event id {obj['id']} is already used by a different event", field="id")
+    key = uow.current_key(actor.org)
+    if key is None:
+        raise KeyStateError(f"org {actor.org} has no valid signing key", field="key")
+    obj.setdefault("v", 1)
+    obj["org"], obj["key"] = actor.org, key.id
+    obj.setdefault("id", new_event_id())
+    obj.setdefault("at", now_rfc3339())
+    batch = _locked_batch(uow, obj, actor)
+    if batch is not None and "prev" not in obj and batch.head is not None:
+        obj["prev"] = batch.head
+    body = EventBody.from_obj(obj)
+    _check_chain(uow, body, batch)
+    signature = signer.sign(key, body.hash)
+    return _store(uow, body, signature, batch)
+
+
+def append_presigned(uow: UnitOfWork, body_raw: Mapping[str, Any] | bytes | str, signature: str, *,
+                     actor: Actor) -> StoredEvent:
+    """Verify a body signed by the org's own system, then store it (the caller commits).
+
+    The signature must verify under a key of `actor.org` that is valid now; nothing is written
+    otherwise.
+    """
+    body = EventBody.parse(body_raw) if isinstance(body_raw, (bytes, str)) else EventBody.from_obj(dict(body_raw))
+    if body.kind.signed_by_log:
+        raise InvalidEventError(f"{body.type} entries are written by the operator", field="type")
+    if body.org != actor.org:
+        raise CustodyError(f"the body's org {body.org!r} is not your org {actor.org!r}", field="org")
+    stored = uow.event_by_id(body.id)
+    if stored is not None:
+        if stored.hash == body.hash:
+            return _from_row(stored, created=False)
+        raise ChainConflictError(f"event id {body.id} is already used by a different event", field="id")
+    key = uow.key(body.key)
+    if key is None or key.org_id != actor.org or key.purpose != "org":
+        raise SignatureError(f"key {body.key} is not a key of org {actor.org}", field="key")
+    if key.ended_seq is not None:
+        raise SignatureError(f"key {body.key} is no longer valid ({key.end_reason})", field="key")
+    if not isinstance(signature, str) or not verify_event_signature(unb64(key.public_key), body.hash, signature):
+        raise SignatureError("the signature does not verify for this body and key", field="signature")
+    batch = _locked_batch(uow, body.as_obj(), actor)
+    _check_chain(uow, body, batch)
+    return _store(uow, body, signature, batch)
+
+
+def _locked_batch(uow: UnitOfWork, obj: Mapping[str, Any], actor: Actor) -> Batch | None:
+    from .events import EVENT_TYPES
+    kind = EVENT_TYPES.get(obj.get("type")) if isinstance(obj.get("type"), str) else None
+    if kind is None:
+        raise InvalidEventError(f"unknown event type {obj.get('type')!r}", field="type")
+    if kind.batchless:
+        return None
+    batch_id = obj.get("batch")
+    if not isinstance(batch_id, str):
+        raise InvalidEventError("batch is required", field="batch")
+    batch = uow.lock_batch(batch_id)
+    if kind.genesis:
+        if batch is not None:
+            raise ChainConflictError(f"batch {batch_id} already exists", field="batch")
+        return None
+    if batch is None:
+        raise NotFoundError(f"no batch {batch_id}", field="batch")
+    if batch.org_id != actor.org:
+        raise CustodyError(f"batch {batch_id} is held by {batch.org_id}, not {actor.org}", field="batch")
+    return batch
+
+
+def _check_chain(uow: UnitOfWork, body: EventBody, batch: Batch | None) -> None:
+    if body.kind.genesis:
+        lot = str(body.data["lot"])
+        if uow.execute("SELECT 1 FROM batches WHERE org_id = :o AND product = :p AND lot = :l",
+                       o=body.org, p=str(body.data["product"]), l=lot).first():
+            raise ChainConflictError(f"lot {lot} of this product already exists for {body.org}", field="data.lot")
+        return
+    if batch is None:
+        return
+    if body.prev != batch.head:
+        raise ChainConflictError(f"prev {body.prev} is not the chain head of batch {batch.id} ({batch.head})",
+                                 field="prev")
+    if body.type == "correct":
+        amended = uow.event_by_hash(str(body.data["amends"]))
+        if amended is None or amended.batch_id != batch.id:
+            raise InvalidEventError("data.amends must name an earlier event of the same batch", field="data.amends")
+
+
+def _store(uow: UnitOfWork, body: EventBody, signature: str, batch: Batch | None) -> StoredEvent:
+    state = uow.lock_log()
+    seq = state.size
+    uow.add(Event(seq=seq, hash=body.hash, id=body.id, type=body.type, batch_id=body.batch, org_id=body.org,
+                  key_id=body.key, prev=body.prev, at=body.at, canonical=body.canonical.decode("utf-8"),
+                  signature=signature))
+    if body.kind.genesis:
+        data = body.data
+        uow.add(Batch(id=str(body.batch), org_id=body.org, family=str(data["family"]), product=str(data["product"]),
+                      lot=str(data["lot"]), head=body.hash, created_seq=seq, event_count=1))
+    elif batch is not None:
+        batch.head = body.hash
+        batch.event_count += 1
+        uow.add(batch)
+    uow.flush()
+    uow.add_merkle_nodes(merkle.nodes_completed_by_append(seq, merkle.leaf_hash(body.canonical), uow.merkle_nodes))
+    state.size = seq + 1
+    uow.add(state)
+    uow.flush()
+    return StoredEvent(seq=seq, hash=body.hash, signature=signature, key=body.key, body=body)
+
+
+def _from_row(row: Event, *, created: bool) -> StoredEvent:
+    return StoredEvent(seq=row.seq, hash=row.hash, signature=row.signature, key=row.key_id,
+                       body=EventBody.parse(row.canonical.encode("utf-8")), created=created)
+
+
+def translate_db_error(err: Exception) -> FarmtraceError:
+    """Turn a database refusal during an append into a clear conflict."""
+    if isinstance(err, IntegrityError):
+        return ChainConflictError("another append won the race for this batch or event id; read the new head and retry")
+    if isinstance(err, OperationalError) and "locked" in str(err).lower():
+        return ChainConflictError("the ledger is busy; retry")
+    return FarmtraceError(str(err))
+
+
+def append_many(uow: UnitOfWork, signer: Signer, drafts: Sequence[Mapping[str, Any]], *,
+                actor: Actor) -> list[StoredEvent]:
+    """Append up to MAX_BATCH_APPEND custodial events in one transaction: all or nothing."""
+    if len(drafts) > MAX_BATCH_APPEND:
+        raise InvalidEventError(f"at most {MAX_BATCH_APPEND} events per batch append, got {len(drafts)}")
+    return [append_custodial(uow, signer, d, actor=actor) for d in drafts]

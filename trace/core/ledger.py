@@ -1,0 +1,118 @@
+"""The ledger's front door: one object the CLI, the web app, tests and benchmarks share.
+
+Each method is one command and one transaction (STYLE.md §6): it opens a unit of work, calls
+the core functions, commits, and turns database refusals into our errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from farmtrace.storage.models import Org, SigningKey, User
+from farmtrace.storage.uow import UnitOfWork
+
+from . import append as _append
+from . import keys as _keys
+from .append import Actor, Signer, StoredEvent
+from .errors import ChainConflictError, InvalidEventError, NotFoundError
+from .events import IDENT
+from .signing import KeySealer
+
+T = TypeVar("T")
+ORG_KINDS = ("producer", "processor", "carrier", "retailer", "lab", "regulator")
+ROLES = ("producer", "regulator", "admin")
+PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+class Ledger:
+    """Append, administer and read the event log stored behind `engine`."""
+
+    def __init__(self, engine: Engine, *, secret_key: str, log_origin: str = "farmtrace.bazhong.local/log") -> None:
+        self.engine = engine
+        self.secret_key = secret_key  # for worker processes that open the same ledger
+        self.signer = Signer(KeySealer(secret_key))
+        self.log_origin = log_origin
+
+    def uow(self, *, write: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, write=write)
+
+    def write(self, command: Callable[[UnitOfWork], T]) -> T:
+        """Run `command` in one write transaction: all of it or nothing."""
+        try:
+            with self.uow(write=True) as uow:
+                result = command(uow)
+                uow.commit()
+                return result
+        except (IntegrityError, OperationalError) as err:
+            raise _append.translate_db_error(err) from err
+
+    # ---- events ----
+    def append(self, draft: Mapping[str, Any] | bytes | str, *, actor: Actor) -> StoredEvent:
+        return self.write(lambda uow: _append.append_custodial(uow, self.signer, draft, actor=actor))
+
+    def append_many(self, drafts: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[StoredEvent]:
+        return self.write(lambda uow: _append.append_many(uow, self.signer, drafts, actor=actor))
+
+    def append_signed(self, body: Mapping[str, Any] | bytes | str, signature: str, *, actor: Actor) -> StoredEvent:
+        return self.write(lambda uow: _append.append_presigned(uow, body, signature, actor=actor))
+
+    # ---- administration ----
+    def init(self) -> SigningKey:
+        """Create the operator's log key if there is none; return it."""
+        return self.write(lambda uow: _keys.ensure_log_key(uow, self.signer))
+
+    def create_org(self, org_id: str, name: str, *, kind: str = "producer", family: str | None = None,
+                   uscc: str | None = None, county: str | None = None, with_key: bool = True) -> Org:
+        """Register an org and (by default) give it a custodial signing key, logged as key_added."""
+        if not IDENT.match(org_id or ""):
+            raise InvalidEventError("org id must be letters, digits, . _ : - (at most 64)", field="id")
+        if not name or len(name) > 200:
+            raise InvalidEventError("org name must be 1-200 characters", field="name")
+        if kind not in ORG_KINDS:
+            raise InvalidEventError(f"org kind must be one of {', '.join(ORG_KINDS)}", field="kind")
+
+        def command(uow: UnitOfWork) -> Org:
+            if uow.org(org_id) is not None:
+                raise ChainConflictError(f"org {org_id} already exists", field="id")
+            org = Org(id=org_id, name=name, kind=kind, family=family, uscc=uscc, county=county)
+            uow.add(org)
+            uow.flush()
+            if with_key:
+                _keys.ensure_log_key(uow, self.signer)
+                _keys.add_org_key(uow, self.signer, org_id)
+            return org
+        return self.write(command)
+
+    def create_user(self, org_id: str, username: str, password: str, *, role: str = "producer") -> User:
+        if role not in ROLES:
+            raise InvalidEventError(f"role must be one of {', '.join(ROLES)}", field="role")
+        if not IDENT.match(username or ""):
+            raise InvalidEventError("username must be letters, digits, . _ : -", field="username")
+        if not 8 <= len(password) <= 128:
+            raise InvalidEventError("password must be 8 to 128 characters", field="password")
+
+        def command(uow: UnitOfWork) -> User:
+            if uow.org(org_id) is None:
+                raise NotFoundError(f"no org {org_id}", field="org")
+            if uow.user(username) is not None:
+                raise ChainConflictError(f"user {username} already exists", field="username")
+            user = User(org_id=org_id, username=username, password_hash=PASSWORDS.hash(password), role=role)
+            uow.add(user)
+            return user
+        return self.write(command)
+
+    def rotate_key(self, org_id: str) -> SigningKey:
+        return self.write(lambda uow: _keys.rotate_org_key(uow, self.signer, org_id))
+
+    def revoke_key(self, kid: str, *, reason: str = "compromise", suspected_since: str | None = None) -> StoredEvent:
+        return self.write(lambda uow: _keys.revoke_key(uow, self.signer, kid, reason=reason,
+                                                       suspected_since=suspected_since))
+
+    def row_counts(self) -> dict[str, int]:
+        with self.uow() as uow:
+            return uow.row_counts()

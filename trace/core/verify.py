@@ -1,0 +1,387 @@
+"""Verify the whole ledger, layer by layer, and report every failure by event, batch and reason.
+
+1. event: the stored hash is SHA-256 of the stored canonical text; the stored columns agree
+   with the signed body; the signature verifies with the key named, and that key was valid at
+   the event's log position (keys are added, rotated and revoked by log entries);
+2. chain: every batch starts once, each event's prev is its batch's head (no fork, no gap);
+3. log: sequence numbers run 0..n-1 with no gap; stored Merkle leaves and nodes agree with the
+   events; every stored checkpoint's root is the root recomputed at its size and its signature
+   verifies with the log key (so consecutive checkpoints are consistent with each other).
+
+`verify_log` never raises on a bad ledger: it returns a VerificationReport. Signature checks run
+on both cores (a process pool) for large logs; the sequential layers stream in sequence order, so
+memory stays flat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from farmtrace.storage.uow import UnitOfWork, stream_event_rows, stream_merkle_level
+
+from . import merkle
+from .errors import CheckpointError
+from .events import EVENT_TYPES
+from .signing import unb64, verify_event_signature
+
+COLUMNS = ("id", "type", "batch", "org", "key", "prev", "at")
+PARALLEL_THRESHOLD = 20_000
+
+
+@dataclass(frozen=True)
+class Failure:
+    layer: str            # event | chain | log
+    reason: str
+    event_hash: str | None = None
+    batch: str | None = None
+    seq: int | None = None
+
+
+@dataclass
+class VerificationReport:
+    events: int = 0
+    batches: int = 0
+    checkpoints: int = 0
+    size: int = 0
+    root: str | None = None
+    failures: list[Failure] = field(default_factory=list)
+    flagged: list[Failure] = field(default_factory=list)  # valid but for review (suspected compromise)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "events": self.events, "batches": self.batches, "checkpoints": self.checkpoints,
+                "size": self.size, "root": self.root,
+                "failures": [asdict(f) for f in self.failures], "flagged": [asdict(f) for f in self.flagged]}
+
+
+# ---- layer 1, per event: pure, runs in worker processes ---------------------------------
+
+Row = tuple[int, str, str, str, tuple[Any, ...], bytes | None]  # seq, hash, canonical, signature, columns, pubkey
+
+
+def check_events(rows: list[Row]) -> list[Failure]:
+    """Check hash, columns and signature of each row; return a Failure for each problem."""
+    problems: list[Failure] = []
+    for seq, stored_hash, canonical, signature, columns, public in rows:
+        def fail(reason: str) -> None:
+            problems.append(Failure("event", reason, stored_hash, columns[2], seq))
+        raw = canonical.encode("utf-8")
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != stored_hash:
+            fail(f"stored hash does not match the stored canonical text (SHA-256 is {digest})")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            fail("stored canonical text is not JSON")
+            continue
+        if not isinstance(body, dict):
+            fail("stored canonical text is not a JSON object")
+            continue
+        for name, value in zip(COLUMNS, columns):
+            if body.get(name) != value:
+                fail(f"stored column {name}={value!r} disagrees with the signed body ({body.get(name)!r})")
+        if public is not None and not verify_event_signature(public, digest, signature):
+            fail(f"signature does not verify with key {columns[4]}")
+    return problems
+
+
+# ---- helpers for the sequential layers ---------------------------------------------------
+
+@dataclass
+class _KeyState:
+    public: bytes
+    org: str | None
+    purpose: str
+    valid_from: int          # first log position it may sign at
+    valid_until: int | None  # first position it may no longer sign at
+    end_reason: str | None = None
+    suspected_since: datetime | None = None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class _Replay:
+    """The sequential state: key validity, chain heads, sequence, Merkle frontier."""
+
+    def __init__(self, report: VerificationReport, log_keys: dict[str, bytes]) -> None:
+        self.report = report
+        self.keys: dict[str, _KeyState] = {kid: _KeyState(pub, None, "log", 0, None) for kid, pub in log_keys.items()}
+        self.heads: dict[str, str] = {}
+        self.expected_seq = 0
+        self.tree = merkle.CompactRange()
+        self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+        self.fail_seq: dict[int, tuple[str, str | None]] = {}
+
+    def fail(self, layer: str, reason: str, *, seq: int | None = None, event_hash: str | None = None,
+             batch: str | None = None) -> None:
+        self.report.failures.append(Failure(layer, reason, event_hash, batch, seq))
+
+    def signing_key(self, seq: int, ev_hash: str, batch: str | None, etype: str, org: str, kid: str,
+                    at: str) -> bytes | None:
+        state = self.keys.get(kid)
+        if state is None:
+            self.fail("event", f"signed by unknown key {kid}", seq=seq, event_hash=ev_hash, batch=batch)
+            return None
+        kind = EVENT_TYPES.get(etype)
+        if kind is not None and kind.signed_by_log:
+            if state.purpose != "log":
+                self.fail("event", f"{etype} entry must be signed by the log key, not {kid}", seq=seq,
+                          event_hash=ev_hash, batch=batch)
+        elif state.purpose != "org" or state.org != org:
+            self.fail("event", f"key {kid} is not a key of org {org}", seq=seq, event_hash=ev_hash, batch=batch)
+        if seq < state.valid_from:
+            self.fail("event", f"key {kid} was not yet valid at position {seq} (added at {state.valid_from - 1})",
+                      seq=seq, event_hash=ev_hash, batch=batch)
+        elif state.valid_until is not None and seq >= state.valid_until:
+            why = "revoked" if state.end_reason in ("compromise", "retired") else "rotated out"
+            self.fail("event", f"signed by key {kid} after it was {why} at position {state.valid_until}",
+                      seq=seq, event_hash=ev_hash, batch=batch)
+        elif state.suspected_since is not None:
+            when = _parse_time(at)
+            if when is not None and when >= state.suspected_since:
+                self.report.flagged.append(Failure(
+                    "event", f"signed by key {kid} after its suspected compromise "
+                             f"({state.suspected_since.isoformat()}); review", ev_hash, batch, seq))
+        return state.public
+
+    def key_entry(self, seq: int, canonical: str, org: str) -> None:
+        try:
+            body = json.loads(canonical)
+            data = body["data"]
+            if body["type"] == "key_added":
+                self.keys[data["key_id"]] = _KeyState(unb64(data["public_key"], length=32), org, "org", seq + 1, None)
+                old = self.keys.get(data.get("replaces", ""))
+                if old is not None and old.valid_until is None:
+                    old.valid_until, old.end_reason = seq, "rotated"
+            elif body["type"] == "key_revoked":
+                state = self.keys.get(data["key_id"])
+                if state is None:
+                    self.fail("event", f"key_revoked names unknown key {data['key_id']}", seq=seq)
+                    return
+                if state.valid_until is None or state.valid_until > seq:
+                    state.valid_until = seq
+                state.end_reason = data["reason"]
+                if data.get("suspected_since"):
+                    state.suspected_since = _parse_time(data["suspected_since"])
+        except (KeyError, TypeError, ValueError) as err:
+            self.fail("event", f"malformed key entry: {err}", seq=seq)
+
+    def chain(self, seq: int, ev_hash: str, etype: str, batch: str | None, prev: str | None) -> None:
+        kind = EVENT_TYPES.get(etype)
+        if kind is None:
+            self.fail("event", f"unknown event type {etype!r}", seq=seq, event_hash=ev_hash, batch=batch)
+            return
+        if kind.batchless:
+            return
+        if batch is None:
+            self.fail("chain", "a batch event names no batch", seq=seq, event_hash=ev_hash)
+            return
+        head = self.heads.get(batch)
+        if kind.genesis or prev is None:
+            if head is not None:
+                self.fail("chain", "second start of a batch that already has a chain (fork)", seq=seq,
+                          event_hash=ev_hash, batch=batch)
+        elif head is None:
+            self.fail("chain", f"prev {prev} names no earlier event of this batch", seq=seq, event_hash=ev_hash,
+                      batch=batch)
+        elif prev != head:
+            self.fail("chain", f"prev {prev} is not the chain head {head}: an event is missing, reordered or forked",
+                      seq=seq, event_hash=ev_hash, batch=batch)
+        self.heads[batch] = ev_hash
+
+
+def _log_keys(uow: UnitOfWork) -> dict[str, bytes]:
+    return {k.id: unb64(k.public_key) for k in uow.keys() if k.purpose == "log"}
+
+
+def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> VerificationReport:
+    """Verify every layer of the ledger behind `engine`; never raises on bad data."""
+    report = VerificationReport()
+    with UnitOfWork(engine) as uow:
+        log_keys = _log_keys(uow)
+        stored_size = uow.log_size()
+        checkpoints = uow.checkpoints()
+        stored_heads = {b.id: b.head for b in uow.batches(limit=10**9)}
+        key_rows = uow.keys()
+    replay = _Replay(report, log_keys)
+    if workers is None:
+        workers = 2 if stored_size >= PARALLEL_THRESHOLD else 0
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers else None
+    pending: list[Future[list[Failure]]] = []
+    sizes = frozenset(cp.size for cp in checkpoints)
+
+    try:
+        for chunk in stream_event_rows(engine):
+            rows: list[Row] = []
+            for seq, ev_hash, canonical, signature, eid, etype, batch, org, kid, prev, at, leaf in chunk:
+                if seq != replay.expected_seq:
+                    replay.fail("log", f"sequence gap: positions {replay.expected_seq}..{seq - 1} are missing",
+                                seq=seq, event_hash=ev_hash, batch=batch)
+                replay.expected_seq = seq + 1
+                public = replay.signing_key(seq, ev_hash, batch, etype, org, kid, at)
+                rows.append((seq, ev_hash, canonical, signature, (eid, etype, batch, org, kid, prev, at), public))
+                if etype in ("key_added", "key_revoked"):
+                    replay.key_entry(seq, canonical, org)
+                replay.chain(seq, ev_hash, etype, batch, prev)
+                leaf_hash = merkle.leaf_hash(canonical.encode("utf-8"))
+                if leaf is None or bytes(leaf) != leaf_hash:
+                    replay.fail("log", "stored Merkle leaf does not match the event", seq=seq, event_hash=ev_hash,
+                                batch=batch)
+                replay.tree.append(leaf_hash)
+                report.events += 1
+                if seq + 1 in sizes:
+                    replay.roots[seq + 1] = replay.tree.root()
+            if pool is None:
+                report.failures.extend(check_events(rows))
+            else:
+                pending.append(pool.submit(check_events, rows))
+                while len(pending) > 2 * workers:
+                    report.failures.extend(pending.pop(0).result())
+            if progress:
+                progress(report.events, stored_size)
+        for fut in pending:
+            report.failures.extend(fut.result())
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    report.size = replay.expected_seq
+    report.root = merkle.b64(replay.tree.root())
+    report.batches = len(replay.heads)
+    _check_totals(replay, stored_size, stored_heads, key_rows)
+    _check_merkle_nodes(engine, replay)
+    _check_checkpoints(replay, checkpoints, log_keys, log_origin)
+    report.failures.sort(key=lambda f: (-1 if f.seq is None else f.seq))
+    return report
+
+
+def _check_totals(replay: _Replay, stored_size: int, stored_heads: dict[str, str | None], key_rows: list[Any]) -> None:
+    if stored_size != replay.expected_seq:
+        replay.fail("log", f"the log records size {stored_size} but holds entries up to {replay.expected_seq}")
+    for batch, head in stored_heads.items():
+        if replay.heads.get(batch) != head:
+            replay.fail("chain", f"stored chain head {head} disagrees with the events ({replay.heads.get(batch)})",
+                        batch=batch)
+    for row in key_rows:
+        state = replay.keys.get(row.id)
+        if row.purpose == "org" and (state is None or state.valid_from != (row.added_seq or 0) + 1):
+            replay.fail("log", f"key {row.id} of {row.org_id} has no matching key_added entry in the log")
+
+
+def _check_merkle_nodes(engine: Engine, replay: _Replay) -> None:
+    """Every stored interior node is the hash of its two stored children."""
+    level = 0
+    while True:
+        children = stream_merkle_level(engine, level)
+        parents = stream_merkle_level(engine, level + 1)
+        found = False
+        pending_left: tuple[int, bytes] | None = None
+        for idx, digest in children:
+            found = True
+            if idx % 2 == 0:
+                pending_left = (idx, digest)
+                continue
+            if pending_left is None or pending_left[0] != idx - 1:
+                replay.fail("log", f"Merkle node ({level}, {idx - 1}) is missing")
+                continue
+            expect = merkle.node_hash(pending_left[1], digest)
+            got = next(parents, None)
+            if got is None or got[0] != idx // 2 or got[1] != expect:
+                replay.fail("log", f"Merkle node ({level + 1}, {idx // 2}) does not match its children")
+            pending_left = None
+        if not found:
+            return
+        level += 1
+
+
+def _check_checkpoints(replay: _Replay, checkpoints: list[Any], log_keys: dict[str, bytes], origin: str) -> None:
+    from .checkpoint import Checkpoint as SignedCheckpoint
+    from .checkpoint import verifier_key
+    vkeys = [verifier_key(origin, pub) for pub in log_keys.values()]
+    replay.report.checkpoints = len(checkpoints)
+    for cp in checkpoints:
+        try:
+            parsed = SignedCheckpoint.from_note(cp.note.encode("utf-8"), vkeys)
+        except CheckpointError as err:
+            replay.fail("log", f"checkpoint at size {cp.size} does not verify: {err.message}")
+            continue
+        if parsed.size != cp.size or merkle.b64(parsed.root) != cp.root:
+            replay.fail("log", f"checkpoint at size {cp.size}: stored size/root disagree with the signed note")
+        if parsed.origin != origin:
+            replay.fail("log", f"checkpoint at size {cp.size} names origin {parsed.origin!r}, not {origin!r}")
+        want = replay.roots.get(parsed.size)
+        if parsed.size > replay.expected_seq:
+            replay.fail("log", f"checkpoint at size {parsed.size} is beyond the log's {replay.expected_seq} entries: "
+                               "the log was truncated")
+        elif want is not None and want != parsed.root:
+            replay.fail("log", f"checkpoint at size {parsed.size} signs root {merkle.b64(parsed.root)} but the events "
+                               f"give {merkle.b64(want)}: the log was rewritten (fork)")
+
+
+def iter_failures(report: VerificationReport) -> Iterator[str]:
+    for f in report.failures:
+        where = f"seq {f.seq}" if f.seq is not None else "-"
+        yield f"FAIL [{f.layer}] {where} event {f.event_hash or '-'} batch {f.batch or '-'}: {f.reason}"
+
+
+@dataclass(frozen=True)
+class EventCheck:
+    seq: int
+    hash: str
+    type: str
+    at: str
+    org: str
+    data: dict[str, Any]
+    ok: bool
+    reason: str | None
+
+
+def verify_batch(uow: UnitOfWork, batch_id: str) -> list[EventCheck]:
+    """Check one batch's chain for display: hash, signature, key validity (by position) and links."""
+    keys = {k.id: k for k in uow.keys()}
+    out: list[EventCheck] = []
+    head: str | None = None
+    for row in uow.events_of_batch(batch_id):
+        reason = None
+        digest = hashlib.sha256(row.canonical.encode("utf-8")).hexdigest()
+        body: dict[str, Any] = {}
+        try:
+            body = json.loads(row.canonical)
+        except ValueError:
+            reason = "stored text is not JSON"
+        key = keys.get(row.key_id)
+        if reason:
+            pass
+        elif digest != row.hash:
+            reason = "hash does not match the stored text"
+        elif key is None or key.org_id != row.org_id:
+            reason = f"unknown key {row.key_id}"
+        elif not verify_event_signature(unb64(key.public_key), digest, row.signature):
+            reason = "signature does not verify"
+        elif key.added_seq is not None and row.seq <= key.added_seq or (
+                key.ended_seq is not None and row.seq >= key.ended_seq):
+            reason = f"key {row.key_id} was not valid at position {row.seq}"
+        elif body.get("prev") != head:
+            reason = "does not link to the previous event"
+        head = row.hash
+        out.append(EventCheck(row.seq, row.hash, row.type, row.at, row.org_id,
+                              body.get("data", {}) if isinstance(body.get("data"), dict) else {}, reason is None,
+                              reason))
+    return out

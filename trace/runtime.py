@@ -1,0 +1,20 @@
+"""Wiring: settings -> engine -> ledger, shared by the CLI and the web app."""
+
+from __future__ import annotations
+
+from farmtrace.config import Settings, load_settings
+from farmtrace.core.ledger import Ledger
+from farmtrace.storage.engine import make_engine, require_durable
+from farmtrace.storage.migrate import upgrade
+
+
+def open_ledger(settings: Settings | None = None, *, migrate: bool = False) -> Ledger:
+    """Open the ledger named by `settings`; refuse a database that does not commit durably."""
+    settings = settings or load_settings()
+    if settings.database_url.startswith("sqlite"):
+        settings.instance.mkdir(parents=True, exist_ok=True)
+    if migrate:
+        upgrade(settings.database_url, app_role=settings.db_app_role)
+    engine = make_engine(settings.database_url)
+    require_durable(engine)
+    return Ledger(engine, secret_key=settings.secret_key, log_origin=settings.log_origin)

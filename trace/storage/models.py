@@ -1,0 +1,129 @@
+"""SQLModel tables. Storage only: the API and the core speak their own types.
+
+Ledger tables (events, merkle_nodes, checkpoints) are append-only; database triggers refuse
+UPDATE and DELETE on them (see the initial migration), and on PostgreSQL the app's role has
+no UPDATE or DELETE right on them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, Index, LargeBinary, MetaData, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Org(SQLModel, table=True):
+    __tablename__ = "orgs"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32, description="producer | processor | carrier | retailer | lab | regulator")
+    family: str | None = Field(default=None, max_length=16)
+    uscc: str | None = Field(default=None, max_length=18, description="统一社会信用代码")
+    county: str | None = Field(default=None, max_length=6)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(foreign_key="orgs.id", max_length=64, index=True)
+    username: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=16, description="producer | regulator | admin")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SigningKey(SQLModel, table=True):
+    """An Ed25519 key: an org's, or the log's own (org_id NULL, purpose 'log')."""
+
+    __tablename__ = "keys"
+    id: str = Field(primary_key=True, max_length=16, description="key id")
+    org_id: str | None = Field(default=None, foreign_key="orgs.id", max_length=64, index=True)
+    purpose: str = Field(max_length=8, description="org | log")
+    public_key: str = Field(max_length=64, description="raw 32 bytes, base64")
+    sealed_private: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    added_seq: int | None = Field(default=None, description="log position of its key_added entry")
+    ended_seq: int | None = Field(default=None, description="log position of the entry that ended it")
+    end_reason: str | None = Field(default=None, max_length=16, description="rotated | retired | compromise")
+    suspected_since: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Batch(SQLModel, table=True):
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("org_id", "product", "lot", name="uq_batches_org_product_lot"),)
+    id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(foreign_key="orgs.id", max_length=64, index=True, description="the holder")
+    family: str = Field(max_length=16)
+    product: str = Field(max_length=200)
+    lot: str = Field(max_length=20)
+    head: str | None = Field(default=None, max_length=64, description="hash of the chain head")
+    created_seq: int
+    event_count: int = 0
+
+
+class Event(SQLModel, table=True):
+    """One log entry: the canonical text exactly as hashed and signed, plus columns for queries."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "prev", name="uq_events_batch_prev"),
+        Index("uq_events_batch_genesis", "batch_id", unique=True,
+              sqlite_where=text("prev IS NULL AND batch_id IS NOT NULL"),
+              postgresql_where=text("prev IS NULL AND batch_id IS NOT NULL")),
+    )
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: str = Field(max_length=64, unique=True)
+    id: str = Field(max_length=36, unique=True, description="the submitter's UUID")
+    type: str = Field(max_length=32)
+    batch_id: str | None = Field(default=None, foreign_key="batches.id", max_length=64, index=True)
+    org_id: str = Field(foreign_key="orgs.id", max_length=64, index=True)
+    key_id: str = Field(max_length=16)
+    prev: str | None = Field(default=None, max_length=64)
+    at: str = Field(max_length=40)
+    canonical: str = Field(sa_column=Column(Text, nullable=False))
+    signature: str = Field(max_length=100)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class LogState(SQLModel, table=True):
+    """The single row every append locks: the log's size (next sequence number)."""
+
+    __tablename__ = "log_state"
+    id: int = Field(default=1, primary_key=True)
+    size: int = 0
+
+
+class MerkleNode(SQLModel, table=True):
+    """Hash of a complete aligned subtree: level 0 = leaves; (k, i) covers leaves [i*2^k, (i+1)*2^k)."""
+
+    __tablename__ = "merkle_nodes"
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Checkpoint(SQLModel, table=True):
+    __tablename__ = "checkpoints"
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    root: str = Field(max_length=44, description="base64, as in the note")
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    key_id: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+LEDGER_TABLES = ("events", "merkle_nodes", "checkpoints")

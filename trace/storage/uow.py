@@ -1,0 +1,206 @@
+"""Unit of work: one database session, one transaction, thin query helpers for the core.
+
+    with UnitOfWork(engine, write=True) as uow:   # BEGIN IMMEDIATE on SQLite
+        batch = uow.lock_batch("b1")               # SELECT ... FOR UPDATE on PostgreSQL
+        ...
+        uow.commit()                               # leaving without commit() rolls back
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, func, select, text, tuple_
+from sqlmodel import Session
+
+from .engine import WRITE, is_sqlite
+from .models import Batch, Checkpoint, Event, LogState, MerkleNode, Org, SigningKey, User
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self.engine = engine
+        self.write = write
+        self.sqlite = is_sqlite(engine)
+        self._committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        bind = self.engine.execution_options(**{WRITE: True}) if self.write else self.engine
+        self.session = Session(bind, expire_on_commit=False, autoflush=False)
+        self._committed = False
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if not self._committed:
+                if exc_type is None:
+                    self.session.expunge_all()  # keep what was read usable after the transaction
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._committed = True
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def add(self, row: Any) -> None:
+        self.session.add(row)
+
+    # ---- locks (the append's critical sections) ----
+    def lock_batch(self, batch_id: str) -> Batch | None:
+        stmt = select(Batch).where(Batch.id == batch_id)
+        if not self.sqlite:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def lock_log(self) -> LogState:
+        stmt = select(LogState).where(LogState.id == 1)
+        if not self.sqlite:
+            stmt = stmt.with_for_update()
+        state = self.session.scalars(stmt).first()
+        if state is None:  # first use of a fresh database
+            state = LogState(id=1, size=0)
+            self.session.add(state)
+            self.session.flush()
+        return state
+
+    def log_size(self) -> int:
+        return int(self.session.scalar(select(LogState.size).where(LogState.id == 1)) or 0)
+
+    # ---- reads ----
+    def org(self, org_id: str) -> Org | None:
+        return self.session.get(Org, org_id)
+
+    def orgs(self) -> list[Org]:
+        return list(self.session.scalars(select(Org).order_by(Org.id)))
+
+    def user(self, username: str) -> User | None:
+        return self.session.scalars(select(User).where(User.username == username)).first()
+
+    def batch(self, batch_id: str) -> Batch | None:
+        return self.session.get(Batch, batch_id)
+
+    def batches(self, org_id: str | None = None, limit: int = 200) -> list[Batch]:
+        stmt = select(Batch).order_by(Batch.created_seq.desc()).limit(limit)  # type: ignore[union-attr]
+        if org_id:
+            stmt = stmt.where(Batch.org_id == org_id)
+        return list(self.session.scalars(stmt))
+
+    def event_by_id(self, event_id: str) -> Event | None:
+        return self.session.scalars(select(Event).where(Event.id == event_id)).first()
+
+    def event_by_hash(self, event_hash: str) -> Event | None:
+        return self.session.scalars(select(Event).where(Event.hash == event_hash)).first()
+
+    def events_of_batch(self, batch_id: str) -> list[Event]:
+        return list(self.session.scalars(select(Event).where(Event.batch_id == batch_id).order_by(Event.seq)))
+
+    def stream_events(self, start: int = 0, end: int | None = None, chunk: int = 2000) -> Iterator[Event]:
+        """Every event in sequence order, fetched in keyset pages so memory stays flat."""
+        after = start - 1
+        while True:
+            stmt = select(Event).where(Event.seq > after).order_by(Event.seq).limit(chunk)
+            if end is not None:
+                stmt = stmt.where(Event.seq < end)
+            rows = list(self.session.scalars(stmt))
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1].seq
+            self.session.expunge_all()
+
+    def row_counts(self) -> dict[str, int]:
+        counts = {}
+        for model in (Org, User, SigningKey, Batch, Event, MerkleNode, Checkpoint):
+            counts[model.__tablename__] = int(self.session.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
+        return counts
+
+    # ---- keys ----
+    def key(self, kid: str) -> SigningKey | None:
+        return self.session.get(SigningKey, kid)
+
+    def keys(self) -> list[SigningKey]:
+        return list(self.session.scalars(select(SigningKey).order_by(SigningKey.added_seq, SigningKey.id)))
+
+    def current_key(self, org_id: str | None, purpose: str = "org") -> SigningKey | None:
+        stmt = (select(SigningKey).where(SigningKey.purpose == purpose, SigningKey.ended_seq.is_(None))  # type: ignore[union-attr]
+                .order_by(SigningKey.created_at.desc()))  # type: ignore[attr-defined]
+        stmt = stmt.where(SigningKey.org_id.is_(None) if org_id is None else SigningKey.org_id == org_id)  # type: ignore[union-attr]
+        return self.session.scalars(stmt).first()
+
+    # ---- Merkle nodes ----
+    def merkle_nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Fetch stored complete-subtree hashes in one query (the core's NodeReader)."""
+        if not wanted:
+            return {}
+        out: dict[tuple[int, int], bytes] = {}
+        pairs = list(dict.fromkeys(wanted))
+        for i in range(0, len(pairs), 400):
+            part = pairs[i:i + 400]
+            stmt = select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
+                tuple_(MerkleNode.level, MerkleNode.idx).in_(part))
+            for level, idx, digest in self.session.execute(stmt):
+                out[(level, idx)] = bytes(digest)
+        return out
+
+    def add_merkle_nodes(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
+        if rows:
+            self.session.execute(MerkleNode.__table__.insert(),  # type: ignore[attr-defined]
+                                 [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in rows])
+
+    # ---- checkpoints ----
+    def latest_checkpoint(self) -> Checkpoint | None:
+        return self.session.scalars(select(Checkpoint).order_by(Checkpoint.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
+
+    def checkpoint(self, size: int) -> Checkpoint | None:
+        return self.session.get(Checkpoint, size)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return list(self.session.scalars(select(Checkpoint).order_by(Checkpoint.size)))
+
+    def execute(self, sql: str, **params: Any) -> Any:
+        return self.session.execute(text(sql), params)
+
+
+EVENT_ROW_SQL = (
+    "SELECT e.seq, e.hash, e.canonical, e.signature, e.id, e.type, e.batch_id, e.org_id, e.key_id, e.prev, e.at, "
+    "m.hash AS leaf FROM events e LEFT JOIN merkle_nodes m ON m.level = 0 AND m.idx = e.seq "
+    "WHERE e.seq > :after ORDER BY e.seq LIMIT :limit"
+)
+
+
+def stream_event_rows(engine: Engine, *, chunk: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+    """Chunks of raw event rows (with their stored leaf hash) in sequence order; memory stays flat."""
+    after = -1
+    with engine.connect() as conn:
+        while True:
+            rows = [tuple(r) for r in conn.execute(text(EVENT_ROW_SQL), {"after": after, "limit": chunk})]
+            if not rows:
+                return
+            yield rows
+            after = rows[-1][0]
+            conn.rollback()
+
+
+def stream_merkle_level(engine: Engine, level: int, *, chunk: int = 20000) -> Iterator[tuple[int, bytes]]:
+    """Stored nodes of one level in index order."""
+    after = -1
+    with engine.connect() as conn:
+        while True:
+            rows = list(conn.execute(text("SELECT idx, hash FROM merkle_nodes WHERE level = :lv AND idx > :after "
+                                          "ORDER BY idx LIMIT :limit"), {"lv": level, "after": after, "limit": chunk}))
+            if not rows:
+                return
+            for idx, digest in rows:
+                yield int(idx), bytes(digest)
+            after = rows[-1][0]
+            conn.rollback()
