@@ -17,4 +17,4 @@ if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ] || [ "$ROOT/pyproject
   touch "$stamp"
 fi
 # Compile the translations (zh_CN is the default locale).
-"$VENV/bin/pybabel" compile -q -d "$ROOT/trace/translations" -D messages >/dev/null
+"$VENV/bin/pybabel" compile -d "$ROOT/trace/translations" -D messages >/dev/null 2>&1

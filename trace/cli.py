@@ -20,8 +20,11 @@ from farmtrace.core.ledger import Ledger
 
 
 def _ledger(migrate: bool = False) -> Ledger:
+    """Open the configured ledger; its connections are closed when the command ends."""
     from farmtrace.runtime import open_ledger
-    return open_ledger(load_settings(), migrate=migrate)
+    ledger = open_ledger(load_settings(), migrate=migrate)
+    click.get_current_context().call_on_close(ledger.engine.dispose)
+    return ledger
 
 
 class Group(click.Group):

@@ -89,7 +89,7 @@ def test_a_swapped_signature_is_named(chain, attacker, verify_cli) -> None:
 def test_a_rewritten_prev_is_named(chain, attacker, verify_cli) -> None:
     victim = chain["events"][6]
     body = json.loads(victim.canonical)
-    body["prev"] = chain["events"][0].hash
+    body["prev"] = "ab" * 32  # (a second child of a real parent is refused by the unique constraint itself)
     canonical = canonicalize(body).decode()
     new_hash = sha256_hex(canonical.encode())
     attacker("UPDATE events SET canonical = :c, hash = :nh, prev = :p WHERE hash = :h",

@@ -29,6 +29,8 @@ from sqlalchemy import Engine
 from farmtrace.storage.uow import UnitOfWork, stream_event_rows, stream_merkle_level
 
 from . import merkle
+from .checkpoint import Checkpoint as SignedCheckpoint
+from .checkpoint import verifier_key
 from .errors import CheckpointError
 from .events import EVENT_TYPES
 from .signing import unb64, verify_event_signature
@@ -127,7 +129,6 @@ class _Replay:
         self.expected_seq = 0
         self.tree = merkle.CompactRange()
         self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
-        self.fail_seq: dict[int, tuple[str, str | None]] = {}
 
     def fail(self, layer: str, reason: str, *, seq: int | None = None, event_hash: str | None = None,
              batch: str | None = None) -> None:
@@ -312,8 +313,6 @@ def _check_merkle_nodes(engine: Engine, replay: _Replay) -> None:
 
 
 def _check_checkpoints(replay: _Replay, checkpoints: list[Any], log_keys: dict[str, bytes], origin: str) -> None:
-    from .checkpoint import Checkpoint as SignedCheckpoint
-    from .checkpoint import verifier_key
     vkeys = [verifier_key(origin, pub) for pub in log_keys.values()]
     replay.report.checkpoints = len(checkpoints)
     for cp in checkpoints:

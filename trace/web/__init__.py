@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 from farmtrace.config import load_settings
+
+from .labels import field_label, step_label
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ("zh_CN", "en")
@@ -37,6 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
     app.extensions["ledger"] = open_ledger(settings, migrate=bool(overrides.get("migrate", False)))
     Babel(app, locale_selector=_locale)
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        lang = "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
+        return {"lang": lang, "step_label": lambda n: step_label(n, lang), "field_label": lambda n: field_label(n, lang)}
 
     from . import api, errors, public
     app.register_blueprint(public.bp)
