@@ -198,6 +198,45 @@ def checkpoint() -> None:
     click.echo(cp.note if cp else "the log is empty")
 
 
+@main.group()
+def log() -> None:
+    """The transparency log: proofs and the verifier key."""
+
+
+@log.command("key")
+def log_key() -> None:
+    """Print the log's verifier key (signed-note form name+hash+base64)."""
+    from farmtrace.core.log import log_verifier_key
+    click.echo(log_verifier_key(_ledger()))
+
+
+@log.command("inclusion")
+@click.argument("event_hash")
+@click.option("--size", type=click.IntRange(1), default=None, help="Tree size (default: the latest checkpoint).")
+def log_inclusion(event_hash: str, size: int | None) -> None:
+    """Print an inclusion proof for EVENT_HASH as JSON."""
+    from farmtrace.core import merkle
+    from farmtrace.core.log import inclusion_proof
+    proof = inclusion_proof(_ledger(), event_hash, size)
+    click.echo(json.dumps({"index": proof.index, "size": proof.size, "root": merkle.b64(proof.root),
+                           "proof": [h.hex() for h in proof.proof]}))
+
+
+@log.command("consistency")
+@click.argument("first", type=click.IntRange(0))
+@click.argument("second", type=click.IntRange(0))
+def log_consistency(first: int, second: int) -> None:
+    """Print a consistency proof between tree sizes FIRST and SECOND as JSON."""
+    from farmtrace.core.log import consistency_proof
+    proof = consistency_proof(_ledger(), first, second)
+    click.echo(json.dumps({"from": first, "to": second, "proof": [h.hex() for h in proof]}))
+
+
+@main.group()
+def export() -> None:
+    """Exports: offline-verifiable bundles (EPCIS and FSMA 204 come with the product families)."""
+
+
 @main.command()
 @click.option("--events", type=click.IntRange(100, 10**7), default=20_000, show_default=True,
               help="How many events to verify in the verify benchmark.")
