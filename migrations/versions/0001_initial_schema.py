@@ -34,6 +34,7 @@ def upgrade() -> None:
     op.create_table('log_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('frontier', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_log_state'))
     )
     op.create_table('merkle_nodes',
@@ -124,7 +125,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_events_org_id'), ['org_id'], unique=False)
         batch_op.create_index('uq_events_batch_genesis', ['batch_id'], unique=True, sqlite_where=sa.text('prev IS NULL AND batch_id IS NOT NULL'), postgresql_where=sa.text('prev IS NULL AND batch_id IS NOT NULL'))
 
-    op.execute("INSERT INTO log_state (id, size) VALUES (1, 0)")
+    op.get_bind().execute(sa.text("INSERT INTO log_state (id, size, frontier) VALUES (1, 0, :f)"), {"f": b""})
     _append_only()
     _grant_app_role()
 

@@ -132,11 +132,13 @@ def test_an_event_signed_by_a_revoked_key_after_revocation_is_named(chain, ledge
     revoked = ledger.revoke_key(key.id, reason="compromise")
     with ledger.uow() as uow:  # the thief still holds the private key and writes straight to the database
         head = uow.batch(batch).head
-        seq = uow.log_size()
+        state = uow.lock_log()
+        seq = state.size
         body = {"v": 1, "type": "observe", "batch": batch, "org": farm, "key": key.id, "prev": head,
                 "at": now_rfc3339(), "id": new_event_id(), "data": {"step": "forged"}}
         canonical = canonicalize(body)
-        nodes = merkle.nodes_completed_by_append(seq, merkle.leaf_hash(canonical), uow.merkle_nodes)
+        tree = merkle.CompactRange.from_state(seq, state.frontier)
+        nodes = tree.append(merkle.leaf_hash(canonical))
     ev_hash = sha256_hex(canonical)
     attacker("INSERT INTO events (seq, hash, id, type, batch_id, org_id, key_id, prev, at, canonical, signature, "
              "recorded_at) VALUES (:seq, :h, :id, 'observe', :b, :o, :k, :p, :at, :c, :s, CURRENT_TIMESTAMP)",
@@ -144,7 +146,7 @@ def test_an_event_signed_by_a_revoked_key_after_revocation_is_named(chain, ledge
               "at": body["at"], "c": canonical.decode(), "s": sign_event_hash(private, ev_hash)})
     for level, idx, digest in nodes:
         attacker("INSERT INTO merkle_nodes (level, idx, hash) VALUES (:l, :i, :d)", {"l": level, "i": idx, "d": digest})
-    attacker("UPDATE log_state SET size = :n", {"n": seq + 1})
+    attacker("UPDATE log_state SET size = :n, frontier = :f", {"n": seq + 1, "f": tree.state()})
     attacker("UPDATE batches SET head = :h WHERE id = :b", {"h": ev_hash, "b": batch})
     code, report = verify_cli()
     assert code == 1

@@ -10,21 +10,21 @@ Resubmitting an event `id` with the same content returns the stored event (idemp
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from farmtrace.storage.models import Batch, Event, SigningKey
+from farmtrace.storage.models import Batch, Event, MerkleNode, SigningKey, utcnow
 from farmtrace.storage.uow import UnitOfWork
 
 from . import merkle
 from .canonical import parse_json
 from .errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
                      NotFoundError, SignatureError)
-from .events import ENVELOPE, EventBody, new_event_id
+from .events import ENVELOPE, EVENT_TYPES, EventBody, new_event_id
 from .signing import KeySealer, sign_event_hash, unb64, verify_event_signature
 
 CHINA = timezone(timedelta(hours=8))
@@ -79,6 +79,99 @@ class Signer:
         return sign_event_hash(self.private(key), hash_hex)
 
 
+class AppendTx:
+    """One append transaction: rows it locked, and writes it holds until `flush`.
+
+    Appends inside one transaction (a batch append of up to 500) lock each batch and the log
+    once, read no Merkle nodes (the log row carries the tree's right edge), and write every row
+    with one multi-row statement per table at the end.
+    """
+
+    def __init__(self, uow: UnitOfWork, signer: Signer) -> None:
+        self.uow, self.signer = uow, signer
+        self._keys: dict[str, SigningKey | None] = {}
+        self._batches: dict[str, Batch | None] = {}
+        self._new_batches: list[Batch] = []
+        self._moved: dict[str, Batch] = {}
+        self._tree: merkle.CompactRange | None = None
+        self._events: list[dict[str, Any]] = []
+        self._nodes: list[dict[str, Any]] = []
+        self._by_id: dict[str, StoredEvent] = {}
+        self._by_hash: dict[str, str | None] = {}  # hash -> batch, for events written in this transaction
+
+    # ---- reads, cached for the transaction ----
+    def current_key(self, org: str) -> SigningKey | None:
+        if org not in self._keys:
+            self._keys[org] = self.uow.current_key(org)
+        return self._keys[org]
+
+    def batch(self, batch_id: str) -> Batch | None:
+        if batch_id not in self._batches:
+            self._batches[batch_id] = self.uow.lock_batch(batch_id)
+        return self._batches[batch_id]
+
+    def stored_by_id(self, event_id: str) -> StoredEvent | None:
+        if event_id in self._by_id:
+            return self._by_id[event_id]
+        row = self.uow.event_by_id(event_id)
+        return None if row is None else _from_row(row, created=False)
+
+    def batch_of_event(self, event_hash: str) -> str | None:
+        if event_hash in self._by_hash:
+            return self._by_hash[event_hash]
+        row = self.uow.event_by_hash(event_hash)
+        return None if row is None else row.batch_id
+
+    def lot_taken(self, org: str, product: str, lot: str) -> bool:
+        if any((b.org_id, b.product, b.lot) == (org, product, lot) for b in self._new_batches):
+            return True
+        return self.uow.execute("SELECT 1 FROM batches WHERE org_id = :o AND product = :p AND lot = :l",
+                                o=org, p=product, l=lot).first() is not None
+
+    # ---- writes ----
+    def store(self, body: EventBody, signature: str, batch: Batch | None) -> StoredEvent:
+        """Give the event its sequence number and Merkle leaf and queue its rows."""
+        if self._tree is None:
+            state = self.uow.lock_log()
+            self._tree = merkle.CompactRange.from_state(state.size, bytes(state.frontier or b""))
+        seq = self._tree.size
+        for level, idx, digest in self._tree.append(merkle.leaf_hash(body.canonical)):
+            self._nodes.append({"level": level, "idx": idx, "hash": digest})
+        self._events.append({"seq": seq, "hash": body.hash, "id": body.id, "type": body.type, "batch_id": body.batch,
+                             "org_id": body.org, "key_id": body.key, "prev": body.prev, "at": body.at,
+                             "canonical": body.canonical.decode("utf-8"), "signature": signature,
+                             "recorded_at": utcnow()})
+        if body.kind.genesis:
+            data = body.data
+            batch = Batch(id=str(body.batch), org_id=body.org, family=str(data["family"]), product=str(data["product"]),
+                          lot=str(data["lot"]), head=body.hash, created_seq=seq, event_count=1)
+            self._new_batches.append(batch)
+            self._batches[batch.id] = batch
+        elif batch is not None:
+            batch.head = body.hash
+            batch.event_count += 1
+            if batch not in self._new_batches:
+                self._moved[batch.id] = batch
+        stored = StoredEvent(seq=seq, hash=body.hash, signature=signature, key=body.key, body=body)
+        self._by_id[body.id] = stored
+        self._by_hash[body.hash] = body.batch
+        return stored
+
+    def flush(self) -> None:
+        """Write every queued row: one statement per table."""
+        if self._tree is None:
+            return
+        uow = self.uow
+        if self._new_batches:
+            uow.insert_rows(Batch, [b.model_dump() for b in self._new_batches])
+        uow.insert_rows(Event, self._events)
+        uow.insert_rows(MerkleNode, self._nodes)
+        for batch in self._moved.values():
+            uow.set_batch_head(batch.id, batch.head, batch.event_count)
+        uow.set_log_state(self._tree.size, self._tree.state())
+        self._events, self._nodes, self._new_batches, self._moved = [], [], [], {}
+
+
 def _as_draft(draft: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
     obj = parse_json(draft) if isinstance(draft, (bytes, str)) else dict(draft)
     if not isinstance(obj, dict):
@@ -89,14 +182,13 @@ def _as_draft(draft: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
     return obj
 
 
-def _same_content(stored: Event, draft: Mapping[str, Any]) -> bool:
-    body = parse_json(stored.canonical)
+def _same_content(stored: StoredEvent, draft: Mapping[str, Any]) -> bool:
+    body = stored.body.as_obj()
     return all(body.get(k) == v for k, v in draft.items())
 
 
-def append_custodial(uow: UnitOfWork, signer: Signer, draft: Mapping[str, Any] | bytes | str, *,
-                     actor: Actor) -> StoredEvent:
-    """Complete, sign and store one event for `actor.org` inside `uow` (the caller commits).
+def append_custodial(tx: AppendTx, draft: Mapping[str, Any] | bytes | str, *, actor: Actor) -> StoredEvent:
+    """Complete, sign and queue one event for `actor.org` in `tx` (the caller flushes and commits).
 
     The server fills `v`, `org`, `key` (the org's current key), `prev` (the chain head when
     absent), `id` (a new UUID when absent) and `at` (now, +08:00 when absent).
@@ -108,30 +200,29 @@ def append_custodial(uow: UnitOfWork, signer: Signer, draft: Mapping[str, Any] |
     if "key" in obj:
         raise InvalidEventError("key is chosen by the server for custodial signing; omit it", field="key")
     if "id" in obj and isinstance(obj["id"], str):
-        stored = uow.event_by_id(obj["id"])
+        stored = tx.stored_by_id(obj["id"])
         if stored is not None:
-            if stored.org_id == actor.org and _same_content(stored, obj):
-                return _from_row(stored, created=False)
+            if stored.body.org == actor.org and _same_content(stored, obj):
+                return replace(stored, created=False)
             raise ChainConflictError(f"event id {obj['id']} is already used by a different event", field="id")
-    key = uow.current_key(actor.org)
+    key = tx.current_key(actor.org)
     if key is None:
         raise KeyStateError(f"org {actor.org} has no valid signing key", field="key")
     obj.setdefault("v", 1)
     obj["org"], obj["key"] = actor.org, key.id
     obj.setdefault("id", new_event_id())
     obj.setdefault("at", now_rfc3339())
-    batch = _locked_batch(uow, obj, actor)
+    batch = _locked_batch(tx, obj, actor)
     if batch is not None and "prev" not in obj and batch.head is not None:
         obj["prev"] = batch.head
     body = EventBody.from_obj(obj)
-    _check_chain(uow, body, batch)
-    signature = signer.sign(key, body.hash)
-    return _store(uow, body, signature, batch)
+    _check_chain(tx, body, batch)
+    return tx.store(body, tx.signer.sign(key, body.hash), batch)
 
 
-def append_presigned(uow: UnitOfWork, body_raw: Mapping[str, Any] | bytes | str, signature: str, *,
+def append_presigned(tx: AppendTx, body_raw: Mapping[str, Any] | bytes | str, signature: str, *,
                      actor: Actor) -> StoredEvent:
-    """Verify a body signed by the org's own system, then store it (the caller commits).
+    """Verify a body signed by the org's own system, then queue it (the caller flushes and commits).
 
     The signature must verify under a key of `actor.org` that is valid now; nothing is written
     otherwise.
@@ -141,26 +232,25 @@ def append_presigned(uow: UnitOfWork, body_raw: Mapping[str, Any] | bytes | str,
         raise InvalidEventError(f"{body.type} entries are written by the operator", field="type")
     if body.org != actor.org:
         raise CustodyError(f"the body's org {body.org!r} is not your org {actor.org!r}", field="org")
-    stored = uow.event_by_id(body.id)
+    stored = tx.stored_by_id(body.id)
     if stored is not None:
         if stored.hash == body.hash:
-            return _from_row(stored, created=False)
+            return replace(stored, created=False)
         raise ChainConflictError(f"event id {body.id} is already used by a different event", field="id")
-    key = uow.key(body.key)
+    key = tx.uow.key(body.key)
     if key is None or key.org_id != actor.org or key.purpose != "org":
         raise SignatureError(f"key {body.key} is not a key of org {actor.org}", field="key")
     if key.ended_seq is not None:
         raise SignatureError(f"key {body.key} is no longer valid ({key.end_reason})", field="key")
     if not isinstance(signature, str) or not verify_event_signature(unb64(key.public_key), body.hash, signature):
         raise SignatureError("the signature does not verify for this body and key", field="signature")
-    batch = _locked_batch(uow, body.as_obj(), actor)
-    _check_chain(uow, body, batch)
-    return _store(uow, body, signature, batch)
+    batch = _locked_batch(tx, body.as_obj(), actor)
+    _check_chain(tx, body, batch)
+    return tx.store(body, signature, batch)
 
 
-def _locked_batch(uow: UnitOfWork, obj: Mapping[str, Any], actor: Actor) -> Batch | None:
-    from .events import EVENT_TYPES
-    kind = EVENT_TYPES.get(obj.get("type")) if isinstance(obj.get("type"), str) else None
+def _locked_batch(tx: AppendTx, obj: Mapping[str, Any], actor: Actor) -> Batch | None:
+    kind = EVENT_TYPES.get(obj.get("type")) if isinstance(obj.get("type"), str) else None  # type: ignore[arg-type]
     if kind is None:
         raise InvalidEventError(f"unknown event type {obj.get('type')!r}", field="type")
     if kind.batchless:
@@ -168,7 +258,7 @@ def _locked_batch(uow: UnitOfWork, obj: Mapping[str, Any], actor: Actor) -> Batc
     batch_id = obj.get("batch")
     if not isinstance(batch_id, str):
         raise InvalidEventError("batch is required", field="batch")
-    batch = uow.lock_batch(batch_id)
+    batch = tx.batch(batch_id)
     if kind.genesis:
         if batch is not None:
             raise ChainConflictError(f"batch {batch_id} already exists", field="batch")
@@ -180,11 +270,10 @@ def _locked_batch(uow: UnitOfWork, obj: Mapping[str, Any], actor: Actor) -> Batc
     return batch
 
 
-def _check_chain(uow: UnitOfWork, body: EventBody, batch: Batch | None) -> None:
+def _check_chain(tx: AppendTx, body: EventBody, batch: Batch | None) -> None:
     if body.kind.genesis:
         lot = str(body.data["lot"])
-        if uow.execute("SELECT 1 FROM batches WHERE org_id = :o AND product = :p AND lot = :l",
-                       o=body.org, p=str(body.data["product"]), l=lot).first():
+        if tx.lot_taken(body.org, str(body.data["product"]), lot):
             raise ChainConflictError(f"lot {lot} of this product already exists for {body.org}", field="data.lot")
         return
     if batch is None:
@@ -192,32 +281,8 @@ def _check_chain(uow: UnitOfWork, body: EventBody, batch: Batch | None) -> None:
     if body.prev != batch.head:
         raise ChainConflictError(f"prev {body.prev} is not the chain head of batch {batch.id} ({batch.head})",
                                  field="prev")
-    if body.type == "correct":
-        amended = uow.event_by_hash(str(body.data["amends"]))
-        if amended is None or amended.batch_id != batch.id:
-            raise InvalidEventError("data.amends must name an earlier event of the same batch", field="data.amends")
-
-
-def _store(uow: UnitOfWork, body: EventBody, signature: str, batch: Batch | None) -> StoredEvent:
-    state = uow.lock_log()
-    seq = state.size
-    uow.add(Event(seq=seq, hash=body.hash, id=body.id, type=body.type, batch_id=body.batch, org_id=body.org,
-                  key_id=body.key, prev=body.prev, at=body.at, canonical=body.canonical.decode("utf-8"),
-                  signature=signature))
-    if body.kind.genesis:
-        data = body.data
-        uow.add(Batch(id=str(body.batch), org_id=body.org, family=str(data["family"]), product=str(data["product"]),
-                      lot=str(data["lot"]), head=body.hash, created_seq=seq, event_count=1))
-    elif batch is not None:
-        batch.head = body.hash
-        batch.event_count += 1
-        uow.add(batch)
-    uow.flush()
-    uow.add_merkle_nodes(merkle.nodes_completed_by_append(seq, merkle.leaf_hash(body.canonical), uow.merkle_nodes))
-    state.size = seq + 1
-    uow.add(state)
-    uow.flush()
-    return StoredEvent(seq=seq, hash=body.hash, signature=signature, key=body.key, body=body)
+    if body.type == "correct" and tx.batch_of_event(str(body.data["amends"])) != batch.id:
+        raise InvalidEventError("data.amends must name an earlier event of the same batch", field="data.amends")
 
 
 def _from_row(row: Event, *, created: bool) -> StoredEvent:
@@ -234,9 +299,8 @@ def translate_db_error(err: Exception) -> FarmtraceError:
     return FarmtraceError(str(err))
 
 
-def append_many(uow: UnitOfWork, signer: Signer, drafts: Sequence[Mapping[str, Any]], *,
-                actor: Actor) -> list[StoredEvent]:
+def append_many(tx: AppendTx, drafts: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[StoredEvent]:
     """Append up to MAX_BATCH_APPEND custodial events in one transaction: all or nothing."""
     if len(drafts) > MAX_BATCH_APPEND:
         raise InvalidEventError(f"at most {MAX_BATCH_APPEND} events per batch append, got {len(drafts)}")
-    return [append_custodial(uow, signer, d, actor=actor) for d in drafts]
+    return [append_custodial(tx, d, actor=actor) for d in drafts]

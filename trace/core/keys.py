@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from farmtrace.storage.models import SigningKey
 from farmtrace.storage.uow import UnitOfWork
 
-from .append import Signer, StoredEvent, _store, now_rfc3339
+from .append import AppendTx, Signer, StoredEvent, now_rfc3339
 from .errors import KeyStateError, NotFoundError
 from .events import EventBody, new_event_id
 from .signing import b64, key_id, public_bytes
@@ -47,7 +47,10 @@ def _log_entry(uow: UnitOfWork, signer: Signer, entry_type: str, org: str, data:
         raise KeyStateError("the log has no key yet; run farmtrace init")
     body = EventBody.from_obj({"v": 1, "type": entry_type, "org": org, "key": log_key.id, "at": now_rfc3339(),
                                "id": new_event_id(), "data": data})
-    return _store(uow, body, signer.sign(log_key, body.hash), None)
+    tx = AppendTx(uow, signer)
+    entry = tx.store(body, signer.sign(log_key, body.hash), None)
+    tx.flush()
+    return entry
 
 
 def add_org_key(uow: UnitOfWork, signer: Signer, org: str, *, replaces: str | None = None,

@@ -18,7 +18,7 @@ from farmtrace.storage.uow import UnitOfWork
 
 from . import append as _append
 from . import keys as _keys
-from .append import Actor, Signer, StoredEvent
+from .append import Actor, AppendTx, Signer, StoredEvent
 from .errors import ChainConflictError, InvalidEventError, NotFoundError
 from .events import IDENT
 from .signing import KeySealer
@@ -52,14 +52,23 @@ class Ledger:
             raise _append.translate_db_error(err) from err
 
     # ---- events ----
+    def appending(self, command: Callable[[AppendTx], T]) -> T:
+        """Run `command` on one append transaction, write its rows, commit: all or nothing."""
+        def run(uow: UnitOfWork) -> T:
+            tx = AppendTx(uow, self.signer)
+            result = command(tx)
+            tx.flush()
+            return result
+        return self.write(run)
+
     def append(self, draft: Mapping[str, Any] | bytes | str, *, actor: Actor) -> StoredEvent:
-        return self.write(lambda uow: _append.append_custodial(uow, self.signer, draft, actor=actor))
+        return self.appending(lambda tx: _append.append_custodial(tx, draft, actor=actor))
 
     def append_many(self, drafts: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[StoredEvent]:
-        return self.write(lambda uow: _append.append_many(uow, self.signer, drafts, actor=actor))
+        return self.appending(lambda tx: _append.append_many(tx, drafts, actor=actor))
 
     def append_signed(self, body: Mapping[str, Any] | bytes | str, signature: str, *, actor: Actor) -> StoredEvent:
-        return self.write(lambda uow: _append.append_presigned(uow, body, signature, actor=actor))
+        return self.appending(lambda tx: _append.append_presigned(tx, body, signature, actor=actor))
 
     # ---- administration ----
     def init(self) -> SigningKey:

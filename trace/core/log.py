@@ -48,7 +48,7 @@ def make_checkpoint(ledger: Ledger, *, force: bool = False, max_age: float = 0.0
         key = uow.current_key(None, purpose="log")
         if key is None:
             raise KeyStateError("the log has no key yet; run farmtrace init")
-        root = merkle.root(state.size, uow.merkle_nodes)
+        root = merkle.CompactRange.from_state(state.size, bytes(state.frontier)).root()
         note = SignedCheckpoint(ledger.log_origin, state.size, root).to_note(ledger.log_origin,
                                                                              ledger.signer.private(key))
         row = Checkpoint(size=state.size, root=merkle.b64(root), note=note.decode("utf-8"), key_id=key.id)

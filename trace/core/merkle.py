@@ -343,20 +343,42 @@ def verify_consistency(m: int, n: int, proof: Sequence[bytes], root_m: bytes, ro
 
 
 class CompactRange:
-    """Streaming root of a growing tree: keeps only the O(log n) complete subtrees of the right edge."""
+    """The right edge of a growing tree: its O(log n) complete subtrees ("peaks").
+
+    Appending a leaf returns the stored nodes it completes, so the log can extend its node
+    table without reading it; `state()` / `from_state()` persist the peaks in one small value.
+    """
 
     def __init__(self) -> None:
         self._peaks: list[tuple[int, bytes]] = []  # (level, hash), strictly decreasing levels
         self.size = 0
 
-    def append(self, leaf: bytes) -> None:
-        """Add the next leaf hash."""
+    @classmethod
+    def from_state(cls, size: int, state: bytes) -> CompactRange:
+        """Rebuild from `state()`: the peaks' hashes, largest subtree first."""
+        levels = [lv for lv in range(size.bit_length() - 1, -1, -1) if size >> lv & 1]
+        if len(state) != HASH_SIZE * len(levels):
+            raise ProofError(f"a frontier of size {size} holds {len(levels)} hashes, got {len(state)} bytes")
+        compact = cls()
+        compact.size = size
+        compact._peaks = [(lv, state[i * HASH_SIZE:(i + 1) * HASH_SIZE]) for i, lv in enumerate(levels)]
+        return compact
+
+    def state(self) -> bytes:
+        return b"".join(digest for _, digest in self._peaks)
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add the next leaf hash; return the (level, index, hash) of every subtree it completes."""
+        index = self.size
+        completed = [(0, index, leaf)]
         level, acc = 0, leaf
         while self._peaks and self._peaks[-1][0] == level:
             acc = node_hash(self._peaks.pop()[1], acc)
             level += 1
+            completed.append((level, index >> level, acc))
         self._peaks.append((level, acc))
         self.size += 1
+        return completed
 
     def root(self) -> bytes:
         """MTH of the leaves appended so far."""

@@ -218,7 +218,8 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
     report = VerificationReport()
     with UnitOfWork(engine) as uow:
         log_keys = _log_keys(uow)
-        stored_size = uow.log_size()
+        log_state = uow.lock_log()
+        stored_size = log_state.size
         checkpoints = uow.checkpoints()
         stored_heads = {b.id: b.head for b in uow.batches(limit=10**9)}
         key_rows = uow.keys()
@@ -267,6 +268,8 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
     report.root = merkle.b64(replay.tree.root())
     report.batches = len(replay.heads)
     _check_totals(replay, stored_size, stored_heads, key_rows)
+    if bytes(log_state.frontier) != replay.tree.state():
+        replay.fail("log", "the stored Merkle frontier (the tree's right edge) disagrees with the events")
     _check_merkle_nodes(engine, replay)
     _check_checkpoints(replay, checkpoints, log_keys, log_origin)
     report.failures.sort(key=lambda f: (-1 if f.seq is None else f.seq))

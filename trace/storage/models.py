@@ -101,11 +101,13 @@ class Event(SQLModel, table=True):
 
 
 class LogState(SQLModel, table=True):
-    """The single row every append locks: the log's size (next sequence number)."""
+    """The single row every append locks: the log's size (next sequence number) and the Merkle
+    tree's right edge (the peaks' hashes, largest subtree first), so an append reads no nodes."""
 
     __tablename__ = "log_state"
     id: int = Field(default=1, primary_key=True)
     size: int = 0
+    frontier: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
 
 
 class MerkleNode(SQLModel, table=True):

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy import Engine, func, select, text, tuple_, update
 from sqlmodel import Session
 
 from .engine import WRITE, is_sqlite
@@ -57,21 +57,35 @@ class UnitOfWork:
 
     # ---- locks (the append's critical sections) ----
     def lock_batch(self, batch_id: str) -> Batch | None:
-        stmt = select(Batch).where(Batch.id == batch_id)
+        """The batch row, locked for this transaction and detached (changes go through set_batch_head)."""
+        stmt = select(Batch).where(Batch.id == batch_id).execution_options(populate_existing=True)
         if not self.sqlite:
             stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
+        batch = self.session.scalars(stmt).first()
+        if batch is not None:
+            self.session.expunge(batch)
+        return batch
 
     def lock_log(self) -> LogState:
-        stmt = select(LogState).where(LogState.id == 1)
+        """The log's size and Merkle frontier, locked for this transaction (a detached copy)."""
+        stmt = select(LogState.size, LogState.frontier).where(LogState.id == 1)
         if not self.sqlite:
             stmt = stmt.with_for_update()
-        state = self.session.scalars(stmt).first()
-        if state is None:  # first use of a fresh database
-            state = LogState(id=1, size=0)
-            self.session.add(state)
-            self.session.flush()
-        return state
+        row = self.session.execute(stmt).first()
+        if row is None:
+            raise RuntimeError("log_state has no row: run the migrations")
+        return LogState(id=1, size=int(row[0]), frontier=bytes(row[1] or b""))
+
+    def insert_rows(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert many rows with one statement."""
+        if rows:
+            self.session.execute(model.__table__.insert(), rows)
+
+    def set_batch_head(self, batch_id: str, head: str | None, event_count: int) -> None:
+        self.session.execute(update(Batch).where(Batch.id == batch_id).values(head=head, event_count=event_count))
+
+    def set_log_state(self, size: int, frontier: bytes) -> None:
+        self.session.execute(update(LogState).where(LogState.id == 1).values(size=size, frontier=frontier))
 
     def log_size(self) -> int:
         return int(self.session.scalar(select(LogState.size).where(LogState.id == 1)) or 0)
@@ -151,11 +165,6 @@ class UnitOfWork:
             for level, idx, digest in self.session.execute(stmt):
                 out[(level, idx)] = bytes(digest)
         return out
-
-    def add_merkle_nodes(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
-        if rows:
-            self.session.execute(MerkleNode.__table__.insert(),  # type: ignore[attr-defined]
-                                 [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in rows])
 
     # ---- checkpoints ----
     def latest_checkpoint(self) -> Checkpoint | None:
