@@ -10,7 +10,7 @@ Resubmitting an event `id` with the same content returns the stored event (idemp
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from farmtrace.storage.models import Batch, Event, MerkleNode, SigningKey, utcnow
-from farmtrace.storage.uow import UnitOfWork
+from farmtrace.storage.uow import BatchRow, KeyRow, UnitOfWork
 
 from . import merkle
 from .canonical import parse_json
@@ -65,7 +65,7 @@ class Signer:
         self.sealer = sealer
         self._cache: dict[str, Ed25519PrivateKey] = {}
 
-    def private(self, key: SigningKey) -> Ed25519PrivateKey:
+    def private(self, key: SigningKey | KeyRow) -> Ed25519PrivateKey:
         """The unsealed private half of a custodial key."""
         private = self._cache.get(key.id)
         if private is None:
@@ -75,7 +75,7 @@ class Signer:
             self._cache[key.id] = private
         return private
 
-    def sign(self, key: SigningKey, hash_hex: str) -> str:
+    def sign(self, key: SigningKey | KeyRow, hash_hex: str) -> str:
         return sign_event_hash(self.private(key), hash_hex)
 
 
@@ -89,10 +89,10 @@ class AppendTx:
 
     def __init__(self, uow: UnitOfWork, signer: Signer) -> None:
         self.uow, self.signer = uow, signer
-        self._keys: dict[str, SigningKey | None] = {}
-        self._batches: dict[str, Batch | None] = {}
-        self._new_batches: list[Batch] = []
-        self._moved: dict[str, Batch] = {}
+        self._keys: dict[str, KeyRow | None] = {}
+        self._batches: dict[str, BatchRow | None] = {}
+        self._new_batches: list[BatchRow] = []
+        self._moved: dict[str, BatchRow] = {}
         self._tree: merkle.CompactRange | None = None
         self._events: list[dict[str, Any]] = []
         self._nodes: list[dict[str, Any]] = []
@@ -100,12 +100,12 @@ class AppendTx:
         self._by_hash: dict[str, str | None] = {}  # hash -> batch, for events written in this transaction
 
     # ---- reads, cached for the transaction ----
-    def current_key(self, org: str) -> SigningKey | None:
+    def current_key(self, org: str) -> KeyRow | None:
         if org not in self._keys:
-            self._keys[org] = self.uow.current_key(org)
+            self._keys[org] = self.uow.signing_key_for(org)
         return self._keys[org]
 
-    def batch(self, batch_id: str) -> Batch | None:
+    def batch(self, batch_id: str) -> BatchRow | None:
         if batch_id not in self._batches:
             self._batches[batch_id] = self.uow.lock_batch(batch_id)
         return self._batches[batch_id]
@@ -113,6 +113,8 @@ class AppendTx:
     def stored_by_id(self, event_id: str) -> StoredEvent | None:
         if event_id in self._by_id:
             return self._by_id[event_id]
+        if not self.uow.event_id_taken(event_id):
+            return None
         row = self.uow.event_by_id(event_id)
         return None if row is None else _from_row(row, created=False)
 
@@ -129,7 +131,7 @@ class AppendTx:
                                 o=org, p=product, l=lot).first() is not None
 
     # ---- writes ----
-    def store(self, body: EventBody, signature: str, batch: Batch | None) -> StoredEvent:
+    def store(self, body: EventBody, signature: str, batch: BatchRow | None) -> StoredEvent:
         """Give the event its sequence number and Merkle leaf and queue its rows."""
         if self._tree is None:
             state = self.uow.lock_log()
@@ -143,8 +145,9 @@ class AppendTx:
                              "recorded_at": utcnow()})
         if body.kind.genesis:
             data = body.data
-            batch = Batch(id=str(body.batch), org_id=body.org, family=str(data["family"]), product=str(data["product"]),
-                          lot=str(data["lot"]), head=body.hash, created_seq=seq, event_count=1)
+            batch = BatchRow(id=str(body.batch), org_id=body.org, family=str(data["family"]),
+                             product=str(data["product"]), lot=str(data["lot"]), head=body.hash, created_seq=seq,
+                             event_count=1)
             self._new_batches.append(batch)
             self._batches[batch.id] = batch
         elif batch is not None:
@@ -163,7 +166,7 @@ class AppendTx:
             return
         uow = self.uow
         if self._new_batches:
-            uow.insert_rows(Batch, [b.model_dump() for b in self._new_batches])
+            uow.insert_rows(Batch, [asdict(b) for b in self._new_batches])
         uow.insert_rows(Event, self._events)
         uow.insert_rows(MerkleNode, self._nodes)
         for batch in self._moved.values():
@@ -249,7 +252,7 @@ def append_presigned(tx: AppendTx, body_raw: Mapping[str, Any] | bytes | str, si
     return tx.store(body, signature, batch)
 
 
-def _locked_batch(tx: AppendTx, obj: Mapping[str, Any], actor: Actor) -> Batch | None:
+def _locked_batch(tx: AppendTx, obj: Mapping[str, Any], actor: Actor) -> BatchRow | None:
     kind = EVENT_TYPES.get(obj.get("type")) if isinstance(obj.get("type"), str) else None  # type: ignore[arg-type]
     if kind is None:
         raise InvalidEventError(f"unknown event type {obj.get('type')!r}", field="type")
@@ -270,7 +273,7 @@ def _locked_batch(tx: AppendTx, obj: Mapping[str, Any], actor: Actor) -> Batch |
     return batch
 
 
-def _check_chain(tx: AppendTx, body: EventBody, batch: Batch | None) -> None:
+def _check_chain(tx: AppendTx, body: EventBody, batch: BatchRow | None) -> None:
     if body.kind.genesis:
         lot = str(body.data["lot"])
         if tx.lot_taken(body.org, str(body.data["product"]), lot):

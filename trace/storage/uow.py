@@ -9,14 +9,66 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, tuple_, update
+from sqlalchemy import Engine, func, select, text, tuple_
 from sqlmodel import Session
 
 from .engine import WRITE, is_sqlite
 from .models import Batch, Checkpoint, Event, LogState, MerkleNode, Org, SigningKey, User
+
+
+# The append path's statements, built once (an append runs them on every call).
+_KEY_FOR_ORG = text("SELECT id, org_id, purpose, public_key, sealed_private FROM keys WHERE org_id = :org "
+                    "AND purpose = 'org' AND ended_seq IS NULL ORDER BY created_at DESC LIMIT 1")
+_BATCH = "SELECT id, org_id, family, product, lot, head, created_seq, event_count FROM batches WHERE id = :id"
+_BATCH_SQLITE, _BATCH_PG = text(_BATCH), text(_BATCH + " FOR UPDATE")
+_LOG_SQLITE = text("SELECT size, frontier FROM log_state WHERE id = 1")
+_LOG_PG = text("SELECT size, frontier FROM log_state WHERE id = 1 FOR UPDATE")
+_SET_HEAD = text("UPDATE batches SET head = :head, event_count = :n WHERE id = :id")
+_SET_LOG = text("UPDATE log_state SET size = :size, frontier = :frontier WHERE id = 1")
+_EVENT_BY_ID = text("SELECT seq FROM events WHERE id = :id")
+_WRITE_BINDS: dict[int, Engine] = {}
+_INSERTS = {model.__tablename__: model.__table__.insert() for model in (Batch, Event, MerkleNode)}  # type: ignore[attr-defined]
+
+
+def _write_bind(engine: Engine) -> Engine:
+    """The engine with the write option (BEGIN IMMEDIATE on SQLite), made once per engine."""
+    bind = _WRITE_BINDS.get(id(engine))
+    if bind is None or bind.engine is not engine:
+        bind = _WRITE_BINDS[id(engine)] = engine.execution_options(**{WRITE: True})
+    return bind
+
+
+@dataclass
+class BatchRow:
+    """A locked batch as the append path sees it (a plain object, not a session-tracked row)."""
+
+    id: str
+    org_id: str
+    family: str
+    product: str
+    lot: str
+    head: str | None
+    created_seq: int
+    event_count: int
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    id: str
+    org_id: str | None
+    purpose: str
+    public_key: str
+    sealed_private: bytes | None
+
+
+@dataclass(frozen=True)
+class LogRow:
+    size: int
+    frontier: bytes
 
 
 class UnitOfWork:
@@ -27,7 +79,7 @@ class UnitOfWork:
         self._committed = False
 
     def __enter__(self) -> UnitOfWork:
-        bind = self.engine.execution_options(**{WRITE: True}) if self.write else self.engine
+        bind = _write_bind(self.engine) if self.write else self.engine
         self.session = Session(bind, expire_on_commit=False, autoflush=False)
         self._committed = False
         return self
@@ -56,36 +108,37 @@ class UnitOfWork:
         self.session.add(row)
 
     # ---- locks (the append's critical sections) ----
-    def lock_batch(self, batch_id: str) -> Batch | None:
-        """The batch row, locked for this transaction and detached (changes go through set_batch_head)."""
-        stmt = select(Batch).where(Batch.id == batch_id).execution_options(populate_existing=True)
-        if not self.sqlite:
-            stmt = stmt.with_for_update()
-        batch = self.session.scalars(stmt).first()
-        if batch is not None:
-            self.session.expunge(batch)
-        return batch
+    # The append path speaks SQL through the session's connection: no ORM bookkeeping per call.
+    def lock_batch(self, batch_id: str) -> BatchRow | None:
+        """The batch row, locked for this transaction (changes go through set_batch_head)."""
+        row = self.session.connection().execute(_BATCH_SQLITE if self.sqlite else _BATCH_PG, {"id": batch_id}).first()
+        return None if row is None else BatchRow(*row)
 
-    def lock_log(self) -> LogState:
-        """The log's size and Merkle frontier, locked for this transaction (a detached copy)."""
-        stmt = select(LogState.size, LogState.frontier).where(LogState.id == 1)
-        if not self.sqlite:
-            stmt = stmt.with_for_update()
-        row = self.session.execute(stmt).first()
+    def lock_log(self) -> LogRow:
+        """The log's size and Merkle frontier, locked for this transaction."""
+        row = self.session.connection().execute(_LOG_SQLITE if self.sqlite else _LOG_PG).first()
         if row is None:
             raise RuntimeError("log_state has no row: run the migrations")
-        return LogState(id=1, size=int(row[0]), frontier=bytes(row[1] or b""))
+        return LogRow(int(row[0]), bytes(row[1] or b""))
 
     def insert_rows(self, model: Any, rows: list[dict[str, Any]]) -> None:
         """Insert many rows with one statement."""
         if rows:
-            self.session.execute(model.__table__.insert(), rows)
+            self.session.connection().execute(_INSERTS[model.__tablename__], rows)
 
     def set_batch_head(self, batch_id: str, head: str | None, event_count: int) -> None:
-        self.session.execute(update(Batch).where(Batch.id == batch_id).values(head=head, event_count=event_count))
+        self.session.connection().execute(_SET_HEAD, {"head": head, "n": event_count, "id": batch_id})
 
     def set_log_state(self, size: int, frontier: bytes) -> None:
-        self.session.execute(update(LogState).where(LogState.id == 1).values(size=size, frontier=frontier))
+        self.session.connection().execute(_SET_LOG, {"size": size, "frontier": frontier})
+
+    def signing_key_for(self, org_id: str) -> KeyRow | None:
+        """The org's current key: the append path's one key query."""
+        row = self.session.connection().execute(_KEY_FOR_ORG, {"org": org_id}).first()
+        return None if row is None else KeyRow(row[0], row[1], row[2], row[3], None if row[4] is None else bytes(row[4]))
+
+    def event_id_taken(self, event_id: str) -> bool:
+        return self.session.connection().execute(_EVENT_BY_ID, {"id": event_id}).first() is not None
 
     def log_size(self) -> int:
         return int(self.session.scalar(select(LogState.size).where(LogState.id == 1)) or 0)
