@@ -127,8 +127,7 @@ class AppendTx:
     def lot_taken(self, org: str, product: str, lot: str) -> bool:
         if any((b.org_id, b.product, b.lot) == (org, product, lot) for b in self._new_batches):
             return True
-        return self.uow.execute("SELECT 1 FROM batches WHERE org_id = :o AND product = :p AND lot = :l",
-                                o=org, p=product, l=lot).first() is not None
+        return self.uow.lot_taken(org, product, lot)
 
     # ---- writes ----
     def store(self, body: EventBody, signature: str, batch: BatchRow | None) -> StoredEvent:

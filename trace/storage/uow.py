@@ -8,38 +8,48 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy import Connection, Engine, func, select, text, tuple_
 from sqlmodel import Session
 
 from .engine import WRITE, is_sqlite
 from .models import Batch, Checkpoint, Event, LogState, MerkleNode, Org, SigningKey, User
 
 
-# The append path's statements, built once (an append runs them on every call).
-_KEY_FOR_ORG = text("SELECT id, org_id, purpose, public_key, sealed_private FROM keys WHERE org_id = :org "
-                    "AND purpose = 'org' AND ended_seq IS NULL ORDER BY created_at DESC LIMIT 1")
-_BATCH = "SELECT id, org_id, family, product, lot, head, created_seq, event_count FROM batches WHERE id = :id"
-_BATCH_SQLITE, _BATCH_PG = text(_BATCH), text(_BATCH + " FOR UPDATE")
-_LOG_SQLITE = text("SELECT size, frontier FROM log_state WHERE id = 1")
-_LOG_PG = text("SELECT size, frontier FROM log_state WHERE id = 1 FOR UPDATE")
-_SET_HEAD = text("UPDATE batches SET head = :head, event_count = :n WHERE id = :id")
-_SET_LOG = text("UPDATE log_state SET size = :size, frontier = :frontier WHERE id = 1")
-_EVENT_BY_ID = text("SELECT seq FROM events WHERE id = :id")
-_WRITE_BINDS: dict[int, Engine] = {}
-_INSERTS = {model.__tablename__: model.__table__.insert() for model in (Batch, Event, MerkleNode)}  # type: ignore[attr-defined]
+# The append path's statements. An append runs them on every call, so they go straight to the
+# driver (sqlite3 or psycopg) inside the session's transaction; written with :name parameters
+# and translated once to psycopg's %(name)s.
+_FAST_SQL = {
+    "key": "SELECT id, org_id, purpose, public_key, sealed_private FROM keys WHERE org_id = :org "
+           "AND purpose = 'org' AND ended_seq IS NULL ORDER BY created_at DESC LIMIT 1",
+    "batch": "SELECT id, org_id, family, product, lot, head, created_seq, event_count FROM batches WHERE id = :id",
+    "log": "SELECT size, frontier FROM log_state WHERE id = 1",
+    "set_head": "UPDATE batches SET head = :head, event_count = :n WHERE id = :id",
+    "set_log": "UPDATE log_state SET size = :size, frontier = :frontier WHERE id = 1",
+    "event_id": "SELECT seq FROM events WHERE id = :id",
+    "lot": "SELECT 1 FROM batches WHERE org_id = :o AND product = :p AND lot = :l",
+}
+_LOCKING = {"batch", "log"}
+_SQL_BY_DIALECT = {
+    "sqlite": _FAST_SQL,
+    "postgresql": {name: re.sub(r":(\w+)", r"%(\1)s", sql) + (" FOR UPDATE" if name in _LOCKING else "")
+                   for name, sql in _FAST_SQL.items()},
+}
+_WRITE_BINDS: dict[int, tuple[Engine, Engine]] = {}
 
 
 def _write_bind(engine: Engine) -> Engine:
     """The engine with the write option (BEGIN IMMEDIATE on SQLite), made once per engine."""
-    bind = _WRITE_BINDS.get(id(engine))
-    if bind is None or bind.engine is not engine:
-        bind = _WRITE_BINDS[id(engine)] = engine.execution_options(**{WRITE: True})
-    return bind
+    cached = _WRITE_BINDS.get(id(engine))
+    if cached is None or cached[0] is not engine:
+        cached = _WRITE_BINDS[id(engine)] = (engine, engine.execution_options(**{WRITE: True}))
+    return cached[1]
 
 
 @dataclass
@@ -79,27 +89,61 @@ class UnitOfWork:
         self._committed = False
 
     def __enter__(self) -> UnitOfWork:
-        bind = _write_bind(self.engine) if self.write else self.engine
-        self.session = Session(bind, expire_on_commit=False, autoflush=False)
+        self._bind = _write_bind(self.engine) if self.write else self.engine
+        self._connection: Connection | None = None
+        self._session: Session | None = None
+        self._cursor: Any = None
         self._committed = False
         return self
 
+    @property
+    def connection(self) -> Connection:
+        """The unit of work's connection, in its transaction (BEGIN IMMEDIATE on SQLite for writers)."""
+        if self._connection is None:
+            self._connection = self._bind.connect()
+            self._connection.begin()
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        """An ORM session on the same connection and transaction, made on first use."""
+        if self._session is None:
+            self._session = Session(bind=self.connection, expire_on_commit=False, autoflush=False,
+                                    join_transaction_mode="rollback_only")
+        return self._session
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self._close_cursor()
         try:
-            if not self._committed:
-                if exc_type is None:
-                    self.session.expunge_all()  # keep what was read usable after the transaction
-                self.session.rollback()
+            if not self._committed and self._connection is not None:
+                if self._session is not None and exc_type is None:
+                    self._session.expunge_all()  # keep what was read usable after the transaction
+                self._connection.rollback()
         finally:
-            self.session.close()
+            if self._session is not None:
+                self._session.close()
+            if self._connection is not None:
+                self._connection.close()
+
+    def _close_cursor(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()  # before the connection goes back to the pool
+            self._cursor = None
 
     def commit(self) -> None:
-        self.session.commit()
+        self._close_cursor()
+        if self._session is not None:
+            self._session.flush()
+        if self._connection is not None:
+            self._connection.commit()
         self._committed = True
 
     def rollback(self) -> None:
-        self.session.rollback()
+        self._close_cursor()
+        if self._connection is not None:
+            self._connection.rollback()
+            self._connection.begin()
 
     def flush(self) -> None:
         self.session.flush()
@@ -108,37 +152,61 @@ class UnitOfWork:
         self.session.add(row)
 
     # ---- locks (the append's critical sections) ----
-    # The append path speaks SQL through the session's connection: no ORM bookkeeping per call.
+    # ---- the append path: straight to the driver, inside this unit of work's transaction ----
+    def _fast(self, name: str, params: dict[str, Any] | None = None) -> Any:
+        if self._cursor is None:
+            self._cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            self._sql = _SQL_BY_DIALECT["sqlite" if self.sqlite else "postgresql"]
+        if name:
+            self._cursor.execute(self._sql[name], params or {})
+        return self._cursor
+
     def lock_batch(self, batch_id: str) -> BatchRow | None:
         """The batch row, locked for this transaction (changes go through set_batch_head)."""
-        row = self.session.connection().execute(_BATCH_SQLITE if self.sqlite else _BATCH_PG, {"id": batch_id}).first()
+        row = self._fast("batch", {"id": batch_id}).fetchone()
         return None if row is None else BatchRow(*row)
 
     def lock_log(self) -> LogRow:
         """The log's size and Merkle frontier, locked for this transaction."""
-        row = self.session.connection().execute(_LOG_SQLITE if self.sqlite else _LOG_PG).first()
+        row = self._fast("log").fetchone()
         if row is None:
             raise RuntimeError("log_state has no row: run the migrations")
         return LogRow(int(row[0]), bytes(row[1] or b""))
 
     def insert_rows(self, model: Any, rows: list[dict[str, Any]]) -> None:
-        """Insert many rows with one statement."""
-        if rows:
-            self.session.connection().execute(_INSERTS[model.__tablename__], rows)
+        """Insert many rows (dicts with the same keys) with one executemany."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        key = f"insert:{model.__tablename__}:{','.join(columns)}"
+        if key not in _SQL_BY_DIALECT["sqlite"]:
+            names = ", ".join(columns)
+            _SQL_BY_DIALECT["sqlite"][key] = (f"INSERT INTO {model.__tablename__} ({names}) VALUES "
+                                              f"({', '.join(':' + c for c in columns)})")
+            _SQL_BY_DIALECT["postgresql"][key] = (f"INSERT INTO {model.__tablename__} ({names}) VALUES "
+                                                  f"({', '.join('%(' + c + ')s' for c in columns)})")
+        if self.sqlite:  # stored as SQLAlchemy stores UTC datetimes on SQLite: naive ISO text
+            rows = [{k: v.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v
+                     for k, v in row.items()} for row in rows]
+        self._fast("", None)  # make sure the cursor and transaction exist
+        self._cursor.executemany(self._sql[key], rows)
 
     def set_batch_head(self, batch_id: str, head: str | None, event_count: int) -> None:
-        self.session.connection().execute(_SET_HEAD, {"head": head, "n": event_count, "id": batch_id})
+        self._fast("set_head", {"head": head, "n": event_count, "id": batch_id})
 
     def set_log_state(self, size: int, frontier: bytes) -> None:
-        self.session.connection().execute(_SET_LOG, {"size": size, "frontier": frontier})
+        self._fast("set_log", {"size": size, "frontier": frontier})
 
     def signing_key_for(self, org_id: str) -> KeyRow | None:
         """The org's current key: the append path's one key query."""
-        row = self.session.connection().execute(_KEY_FOR_ORG, {"org": org_id}).first()
+        row = self._fast("key", {"org": org_id}).fetchone()
         return None if row is None else KeyRow(row[0], row[1], row[2], row[3], None if row[4] is None else bytes(row[4]))
 
     def event_id_taken(self, event_id: str) -> bool:
-        return self.session.connection().execute(_EVENT_BY_ID, {"id": event_id}).first() is not None
+        return self._fast("event_id", {"id": event_id}).fetchone() is not None
+
+    def lot_taken(self, org_id: str, product: str, lot: str) -> bool:
+        return self._fast("lot", {"o": org_id, "p": product, "l": lot}).fetchone() is not None
 
     def log_size(self) -> int:
         return int(self.session.scalar(select(LogState.size).where(LogState.id == 1)) or 0)
