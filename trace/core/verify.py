@@ -26,7 +26,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from farmtrace.storage.uow import UnitOfWork, stream_event_rows, stream_merkle_level
+from farmtrace.storage.engine import make_engine
+from farmtrace.storage.uow import UnitOfWork, key_entries, read_event_range, seq_bounds, stream_merkle_level
 
 from . import merkle
 from .checkpoint import Checkpoint as SignedCheckpoint
@@ -36,6 +37,7 @@ from .events import EVENT_TYPES
 from .signing import unb64, verify_event_signature
 
 COLUMNS = ("id", "type", "batch", "org", "key", "prev", "at")
+KEY_TYPES = ("key_added", "key_revoked")
 PARALLEL_THRESHOLD = 20_000
 
 
@@ -68,35 +70,57 @@ class VerificationReport:
                 "failures": [asdict(f) for f in self.failures], "flagged": [asdict(f) for f in self.flagged]}
 
 
-# ---- layer 1, per event: pure, runs in worker processes ---------------------------------
+# ---- layer 1, per event: runs in worker processes, each reading its own range -------------
 
-Row = tuple[int, str, str, str, tuple[Any, ...], bytes | None]  # seq, hash, canonical, signature, columns, pubkey
+Compact = tuple[int, str, str, str | None, str, str, str | None, str, bytes, str | None]
+"""seq, hash, type, batch, org, key id, prev, at, leaf hash, canonical (key entries only)."""
+
+_WORKER_ENGINES: dict[str, Engine] = {}
 
 
-def check_events(rows: list[Row]) -> list[Failure]:
-    """Check hash, columns and signature of each row; return a Failure for each problem."""
+def check_range(source: Engine | str, start: int, end: int,
+                public_keys: dict[str, bytes]) -> tuple[list[Failure], list[Compact]]:
+    """Check hash, columns, signature and stored leaf of each event in [start, end).
+
+    Returns the failures and, for the sequential layers, a compact row per event.
+    """
+    if isinstance(source, str):
+        engine = _WORKER_ENGINES.get(source)
+        if engine is None:
+            engine = _WORKER_ENGINES[source] = make_engine(source)
+    else:
+        engine = source
     problems: list[Failure] = []
-    for seq, stored_hash, canonical, signature, columns, public in rows:
-        def fail(reason: str) -> None:
-            problems.append(Failure("event", reason, stored_hash, columns[2], seq))
+    compact: list[Compact] = []
+    for seq, stored_hash, canonical, signature, *columns, leaf in read_event_range(engine, start, end):
+        batch = columns[2]
+
+        def fail(reason: str, layer: str = "event") -> None:
+            problems.append(Failure(layer, reason, stored_hash, batch, seq))
         raw = canonical.encode("utf-8")
         digest = hashlib.sha256(raw).hexdigest()
         if digest != stored_hash:
             fail(f"stored hash does not match the stored canonical text (SHA-256 is {digest})")
+        leaf_hash = merkle.leaf_hash(raw)
+        if leaf is None or bytes(leaf) != leaf_hash:
+            fail("stored Merkle leaf does not match the event", "log")
         try:
             body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
         except ValueError:
-            fail("stored canonical text is not JSON")
-            continue
-        if not isinstance(body, dict):
             fail("stored canonical text is not a JSON object")
-            continue
+            body = {}
         for name, value in zip(COLUMNS, columns):
-            if body.get(name) != value:
+            if body and body.get(name) != value:
                 fail(f"stored column {name}={value!r} disagrees with the signed body ({body.get(name)!r})")
+        public = public_keys.get(columns[4])
         if public is not None and not verify_event_signature(public, digest, signature):
             fail(f"signature does not verify with key {columns[4]}")
-    return problems
+        etype = columns[1]
+        compact.append((seq, stored_hash, etype, batch, columns[3], columns[4], columns[5], columns[6], leaf_hash,
+                        canonical if etype in KEY_TYPES else None))
+    return problems, compact
 
 
 # ---- helpers for the sequential layers ---------------------------------------------------
@@ -135,11 +159,11 @@ class _Replay:
         self.report.failures.append(Failure(layer, reason, event_hash, batch, seq))
 
     def signing_key(self, seq: int, ev_hash: str, batch: str | None, etype: str, org: str, kid: str,
-                    at: str) -> bytes | None:
+                    at: str) -> None:
         state = self.keys.get(kid)
         if state is None:
             self.fail("event", f"signed by unknown key {kid}", seq=seq, event_hash=ev_hash, batch=batch)
-            return None
+            return
         kind = EVENT_TYPES.get(etype)
         if kind is not None and kind.signed_by_log:
             if state.purpose != "log":
@@ -160,7 +184,6 @@ class _Replay:
                 self.report.flagged.append(Failure(
                     "event", f"signed by key {kid} after its suspected compromise "
                              f"({state.suspected_since.isoformat()}); review", ev_hash, batch, seq))
-        return state.public
 
     def key_entry(self, seq: int, canonical: str, org: str) -> None:
         try:
@@ -212,58 +235,73 @@ def _log_keys(uow: UnitOfWork) -> dict[str, bytes]:
     return {k.id: unb64(k.public_key) for k in uow.keys() if k.purpose == "log"}
 
 
+def _public_keys(engine: Engine, log_keys: dict[str, bytes]) -> dict[str, bytes]:
+    """Every public key the log names (the workers verify with these; validity is checked in order)."""
+    keys = dict(log_keys)
+    for _seq, canonical in key_entries(engine):
+        try:
+            data = json.loads(canonical)["data"]
+            keys.setdefault(data["key_id"], unb64(data["public_key"], length=32))
+        except (KeyError, TypeError, ValueError):
+            continue  # a malformed entry is named by the sequential pass
+    return keys
+
+
 def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
-               progress: Callable[[int, int], None] | None = None) -> VerificationReport:
-    """Verify every layer of the ledger behind `engine`; never raises on bad data."""
+               progress: Callable[[int, int], None] | None = None, chunk: int = 5000) -> VerificationReport:
+    """Verify every layer of the ledger behind `engine`; never raises on bad data.
+
+    Workers (processes) each read and check a range of events; this process replays the
+    sequential layers (key validity, chains, sequence, Merkle root) from their compact rows.
+    """
     report = VerificationReport()
     with UnitOfWork(engine) as uow:
         log_keys = _log_keys(uow)
         log_state = uow.lock_log()
-        stored_size = log_state.size
         checkpoints = uow.checkpoints()
         stored_heads = {b.id: b.head for b in uow.batches(limit=10**9)}
         key_rows = uow.keys()
+    stored_size = log_state.size
     replay = _Replay(report, log_keys)
+    public_keys = _public_keys(engine, log_keys)
+    low, high = seq_bounds(engine)
+    ranges = [(start, min(start + chunk, high + 1)) for start in range(min(low, 0), high + 1, chunk)]
     if workers is None:
         workers = 2 if stored_size >= PARALLEL_THRESHOLD else 0
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers else None
-    pending: list[Future[list[Failure]]] = []
     sizes = frozenset(cp.size for cp in checkpoints)
 
-    try:
-        for chunk in stream_event_rows(engine):
-            rows: list[Row] = []
-            for seq, ev_hash, canonical, signature, eid, etype, batch, org, kid, prev, at, leaf in chunk:
-                if seq != replay.expected_seq:
-                    replay.fail("log", f"sequence gap: positions {replay.expected_seq}..{seq - 1} are missing",
-                                seq=seq, event_hash=ev_hash, batch=batch)
-                replay.expected_seq = seq + 1
-                public = replay.signing_key(seq, ev_hash, batch, etype, org, kid, at)
-                rows.append((seq, ev_hash, canonical, signature, (eid, etype, batch, org, kid, prev, at), public))
-                if etype in ("key_added", "key_revoked"):
-                    replay.key_entry(seq, canonical, org)
-                replay.chain(seq, ev_hash, etype, batch, prev)
-                leaf_hash = merkle.leaf_hash(canonical.encode("utf-8"))
-                if leaf is None or bytes(leaf) != leaf_hash:
-                    replay.fail("log", "stored Merkle leaf does not match the event", seq=seq, event_hash=ev_hash,
-                                batch=batch)
-                replay.tree.append(leaf_hash)
-                report.events += 1
-                if seq + 1 in sizes:
-                    replay.roots[seq + 1] = replay.tree.root()
-            if pool is None:
-                report.failures.extend(check_events(rows))
-            else:
-                pending.append(pool.submit(check_events, rows))
+    def consume(result: tuple[list[Failure], list[Compact]]) -> None:
+        failures, rows = result
+        report.failures.extend(failures)
+        for seq, ev_hash, etype, batch, org, kid, prev, at, leaf_hash, canonical in rows:
+            if seq != replay.expected_seq:
+                replay.fail("log", f"sequence gap: positions {replay.expected_seq}..{seq - 1} are missing",
+                            seq=seq, event_hash=ev_hash, batch=batch)
+            replay.expected_seq = seq + 1
+            replay.signing_key(seq, ev_hash, batch, etype, org, kid, at)
+            if canonical is not None:
+                replay.key_entry(seq, canonical, org)
+            replay.chain(seq, ev_hash, etype, batch, prev)
+            replay.tree.append(leaf_hash)
+            report.events += 1
+            if seq + 1 in sizes:
+                replay.roots[seq + 1] = replay.tree.root()
+        if progress:
+            progress(report.events, stored_size)
+
+    if not workers:
+        for start, end in ranges:
+            consume(check_range(engine, start, end, public_keys))
+    else:
+        url = engine.url.render_as_string(hide_password=False)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pending: list[Future[tuple[list[Failure], list[Compact]]]] = []
+            for start, end in ranges:
+                pending.append(pool.submit(check_range, url, start, end, public_keys))
                 while len(pending) > 2 * workers:
-                    report.failures.extend(pending.pop(0).result())
-            if progress:
-                progress(report.events, stored_size)
-        for fut in pending:
-            report.failures.extend(fut.result())
-    finally:
-        if pool is not None:
-            pool.shutdown()
+                    consume(pending.pop(0).result())
+            for fut in pending:
+                consume(fut.result())
     report.size = replay.expected_seq
     report.root = merkle.b64(replay.tree.root())
     report.batches = len(replay.heads)

@@ -301,24 +301,30 @@ class UnitOfWork:
         return self.session.execute(text(sql), params)
 
 
-EVENT_ROW_SQL = (
+EVENT_RANGE_SQL = text(
     "SELECT e.seq, e.hash, e.canonical, e.signature, e.id, e.type, e.batch_id, e.org_id, e.key_id, e.prev, e.at, "
     "m.hash AS leaf FROM events e LEFT JOIN merkle_nodes m ON m.level = 0 AND m.idx = e.seq "
-    "WHERE e.seq > :after ORDER BY e.seq LIMIT :limit"
-)
+    "WHERE e.seq >= :start AND e.seq < :end ORDER BY e.seq")
 
 
-def stream_event_rows(engine: Engine, *, chunk: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
-    """Chunks of raw event rows (with their stored leaf hash) in sequence order; memory stays flat."""
-    after = -1
+def read_event_range(engine: Engine, start: int, end: int) -> list[tuple[Any, ...]]:
+    """Raw event rows (with their stored leaf hash) whose sequence number is in [start, end)."""
     with engine.connect() as conn:
-        while True:
-            rows = [tuple(r) for r in conn.execute(text(EVENT_ROW_SQL), {"after": after, "limit": chunk})]
-            if not rows:
-                return
-            yield rows
-            after = rows[-1][0]
-            conn.rollback()
+        return [tuple(r) for r in conn.execute(EVENT_RANGE_SQL, {"start": start, "end": end})]
+
+
+def seq_bounds(engine: Engine) -> tuple[int, int]:
+    """Lowest and highest stored sequence numbers ((0, -1) for an empty log)."""
+    with engine.connect() as conn:
+        low, high = conn.execute(text("SELECT MIN(seq), MAX(seq) FROM events")).one()
+    return (0, -1) if low is None else (int(low), int(high))
+
+
+def key_entries(engine: Engine) -> list[tuple[int, str]]:
+    """(seq, canonical) of every key_added entry, in log order."""
+    with engine.connect() as conn:
+        return [(int(r[0]), str(r[1])) for r in conn.execute(
+            text("SELECT seq, canonical FROM events WHERE type = 'key_added' ORDER BY seq"))]
 
 
 def stream_merkle_level(engine: Engine, level: int, *, chunk: int = 20000) -> Iterator[tuple[int, bytes]]:
