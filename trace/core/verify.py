@@ -27,7 +27,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from farmtrace.storage.engine import make_engine
-from farmtrace.storage.uow import UnitOfWork, key_entries, read_event_range, seq_bounds, stream_merkle_level
+from farmtrace.storage.uow import (UnitOfWork, key_entries, read_event_range, read_merkle_nodes, seq_bounds,
+                                   stream_merkle_level)
 
 from . import merkle
 from .checkpoint import Checkpoint as SignedCheckpoint
@@ -120,7 +121,29 @@ def check_range(source: Engine | str, start: int, end: int,
         etype = columns[1]
         compact.append((seq, stored_hash, etype, batch, columns[3], columns[4], columns[5], columns[6], leaf_hash,
                         canonical if etype in KEY_TYPES else None))
+    if start >= 0 and (end - start) & (end - start - 1) == 0 and start % (end - start) == 0:
+        problems.extend(_check_chunk_nodes(engine, start, end, {row[0]: row[8] for row in compact}))
     return problems, compact
+
+
+def _check_chunk_nodes(engine: Engine, start: int, end: int, leaves: dict[int, bytes]) -> list[Failure]:
+    """Stored Merkle nodes inside one aligned chunk equal the hashes recomputed from its events."""
+    problems: list[Failure] = []
+    level_nodes = leaves
+    for level in range(1, (end - start).bit_length()):
+        expected = {i: merkle.node_hash(level_nodes[2 * i], level_nodes[2 * i + 1])
+                    for i in range(start >> level, end >> level)
+                    if 2 * i in level_nodes and 2 * i + 1 in level_nodes}
+        stored = dict(read_merkle_nodes(engine, level, start >> level, end >> level))
+        for idx in sorted(expected.keys() | stored.keys()):
+            if idx not in stored:
+                problems.append(Failure("log", f"Merkle node ({level}, {idx}) is missing"))
+            elif idx not in expected:
+                problems.append(Failure("log", f"Merkle node ({level}, {idx}) covers events that are not in the log"))
+            elif stored[idx] != expected[idx]:
+                problems.append(Failure("log", f"Merkle node ({level}, {idx}) does not match the events below it"))
+        level_nodes = expected
+    return problems
 
 
 # ---- helpers for the sequential layers ---------------------------------------------------
@@ -248,7 +271,7 @@ def _public_keys(engine: Engine, log_keys: dict[str, bytes]) -> dict[str, bytes]
 
 
 def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
-               progress: Callable[[int, int], None] | None = None, chunk: int = 5000) -> VerificationReport:
+               progress: Callable[[int, int], None] | None = None, chunk: int = 4096) -> VerificationReport:
     """Verify every layer of the ledger behind `engine`; never raises on bad data.
 
     Workers (processes) each read and check a range of events; this process replays the
@@ -265,7 +288,11 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
     replay = _Replay(report, log_keys)
     public_keys = _public_keys(engine, log_keys)
     low, high = seq_bounds(engine)
-    ranges = [(start, min(start + chunk, high + 1)) for start in range(min(low, 0), high + 1, chunk)]
+    # Chunks of a power-of-two size aligned at 0 hold whole subtrees, so the workers check the
+    # Merkle nodes up to that level; the levels above are checked here afterwards.
+    aligned = chunk & (chunk - 1) == 0
+    ranges = [(low, 0)] if low < 0 else []
+    ranges += [(start, start + chunk) for start in range(0, high + 1, chunk)]
     if workers is None:
         workers = 2 if stored_size >= PARALLEL_THRESHOLD else 0
     sizes = frozenset(cp.size for cp in checkpoints)
@@ -308,7 +335,7 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
     _check_totals(replay, stored_size, stored_heads, key_rows)
     if bytes(log_state.frontier) != replay.tree.state():
         replay.fail("log", "the stored Merkle frontier (the tree's right edge) disagrees with the events")
-    _check_merkle_nodes(engine, replay)
+    _check_merkle_nodes(engine, replay, from_level=chunk.bit_length() - 1 if aligned else 0)
     _check_checkpoints(replay, checkpoints, log_keys, log_origin)
     report.failures.sort(key=lambda f: (-1 if f.seq is None else f.seq))
     return report
@@ -327,9 +354,9 @@ def _check_totals(replay: _Replay, stored_size: int, stored_heads: dict[str, str
             replay.fail("log", f"key {row.id} of {row.org_id} has no matching key_added entry in the log")
 
 
-def _check_merkle_nodes(engine: Engine, replay: _Replay) -> None:
-    """Every stored interior node is the hash of its two stored children."""
-    level = 0
+def _check_merkle_nodes(engine: Engine, replay: _Replay, from_level: int = 0) -> None:
+    """Every stored node above `from_level` is the hash of its two stored children."""
+    level = from_level
     while True:
         children = stream_merkle_level(engine, level)
         parents = stream_merkle_level(engine, level + 1)

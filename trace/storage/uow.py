@@ -327,6 +327,14 @@ def key_entries(engine: Engine) -> list[tuple[int, str]]:
             text("SELECT seq, canonical FROM events WHERE type = 'key_added' ORDER BY seq"))]
 
 
+def read_merkle_nodes(engine: Engine, level: int, start: int, end: int) -> list[tuple[int, bytes]]:
+    """Stored nodes of one level with index in [start, end)."""
+    with engine.connect() as conn:
+        return [(int(i), bytes(h)) for i, h in conn.execute(
+            text("SELECT idx, hash FROM merkle_nodes WHERE level = :lv AND idx >= :s AND idx < :e ORDER BY idx"),
+            {"lv": level, "s": start, "e": end})]
+
+
 def stream_merkle_level(engine: Engine, level: int, *, chunk: int = 20000) -> Iterator[tuple[int, bytes]]:
     """Stored nodes of one level in index order."""
     after = -1
