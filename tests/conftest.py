@@ -84,7 +84,8 @@ def db_url(db: dict[str, str]) -> str:
 @pytest.fixture
 def ledger(db_url: str) -> Iterator[Ledger]:
     engine = make_engine(db_url)
-    ledger = Ledger(engine, secret_key="test-secret-" + secrets.token_hex(8), log_origin="test.farmtrace/log")
+    ledger = Ledger(engine, secret_key="test-secret-" + secrets.token_hex(8), log_origin="test.farmtrace/log",
+                    checkpoint_interval=None)  # tests make checkpoints when they mean to
     ledger.init()
     yield ledger
     engine.dispose()

@@ -17,4 +17,5 @@ def open_ledger(settings: Settings | None = None, *, migrate: bool = False) -> L
         upgrade(settings.database_url, app_role=settings.db_app_role)
     engine = make_engine(settings.database_url)
     require_durable(engine)
-    return Ledger(engine, secret_key=settings.secret_key, log_origin=settings.log_origin)
+    return Ledger(engine, secret_key=settings.secret_key, log_origin=settings.log_origin,
+                  checkpoint_interval=settings.checkpoint_interval)

@@ -6,6 +6,7 @@ the core functions, commits, and turns database refusals into our errors.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -32,8 +33,11 @@ PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 class Ledger:
     """Append, administer and read the event log stored behind `engine`."""
 
-    def __init__(self, engine: Engine, *, secret_key: str, log_origin: str = "farmtrace.bazhong.local/log") -> None:
+    def __init__(self, engine: Engine, *, secret_key: str, log_origin: str = "farmtrace.bazhong.local/log",
+                 checkpoint_interval: float | None = 2.0) -> None:
         self.engine = engine
+        self.checkpoint_interval = checkpoint_interval  # None: no automatic checkpoints
+        self._checkpointed_at = 0.0
         self.secret_key = secret_key  # for worker processes that open the same ledger
         self.signer = Signer(KeySealer(secret_key))
         self.log_origin = log_origin
@@ -53,13 +57,23 @@ class Ledger:
 
     # ---- events ----
     def appending(self, command: Callable[[AppendTx], T]) -> T:
-        """Run `command` on one append transaction, write its rows, commit: all or nothing."""
+        """Run `command` on one append transaction, write its rows, commit: all or nothing.
+
+        Afterwards, if the last checkpoint this process made is older than `checkpoint_interval`,
+        sign a new one (so "published" trails "acknowledged" by at most about that long while
+        appends keep coming; `GET /log/checkpoint` and `farmtrace checkpoint` make one on demand).
+        """
         def run(uow: UnitOfWork) -> T:
             tx = AppendTx(uow, self.signer)
             result = command(tx)
             tx.flush()
             return result
-        return self.write(run)
+        result = self.write(run)
+        if self.checkpoint_interval is not None and time.monotonic() - self._checkpointed_at > self.checkpoint_interval:
+            from .log import make_checkpoint
+            self._checkpointed_at = time.monotonic()
+            make_checkpoint(self, max_age=self.checkpoint_interval)
+        return result
 
     def append(self, draft: Mapping[str, Any] | bytes | str, *, actor: Actor) -> StoredEvent:
         return self.appending(lambda tx: _append.append_custodial(tx, draft, actor=actor))
