@@ -122,6 +122,112 @@ def grow(ledger: Ledger, events: int, echo: Echo | None = None) -> None:
             echo(f"  … {have:,} events")
 
 
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def bench_log(ledger: Ledger, folder: Path, echo: Echo, samples: int = 300) -> dict[str, Any]:
+    """Inclusion proofs (in-process and over HTTP), checkpoint time, and the log's share of an append."""
+    import http.client
+    import random
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    from farmtrace.web import create_app
+
+    from . import merkle
+    from .log import inclusion_proof, make_checkpoint
+
+    rng = random.Random(1)
+    with ledger.uow() as uow:
+        size = uow.log_size()
+        picks = [str(r[0]) for r in uow.execute(
+            "SELECT hash FROM events WHERE seq IN (" + ",".join(str(rng.randrange(size)) for _ in range(samples)) + ")")]
+    cp_times = []
+    for i in range(5):
+        ledger.append(_draft("bench-b0", i), actor=Actor(org="bench-farm"))
+        start = time.perf_counter()
+        make_checkpoint(ledger, force=True)
+        cp_times.append(time.perf_counter() - start)
+    size += 5
+    in_process = []
+    for h in picks:
+        start = time.perf_counter()
+        proof = inclusion_proof(ledger, h, size)
+        in_process.append(time.perf_counter() - start)
+    sha = hashlib_rate()
+    app = create_app({"database_url": ledger.engine.url.render_as_string(hide_password=False),
+                      "instance": str(folder / "instance"), "secret_key": "bench-secret",
+                      "log_origin": ledger.log_origin})
+    server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    over_http, trivial = [], []
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        for h in picks:
+            for url, bucket in ((f"/api/v1/log/inclusion?hash={h}&size={size}", over_http),
+                                ("/static/site.css", trivial)):
+                start = time.perf_counter()
+                conn.request("GET", url)
+                response = conn.getresponse()
+                response.read()
+                bucket.append(time.perf_counter() - start)
+                if response.status != 200:
+                    raise RuntimeError(f"{url}: HTTP {response.status}")
+        conn.close()
+    finally:
+        server.shutdown()
+        app.extensions["ledger"].engine.dispose()
+    # the log's part of an append: leaf hash, frontier update and node rows, against a whole append
+    bodies = [json.dumps(_draft("b", i)).encode() for i in range(2000)]
+    compact = merkle.CompactRange()
+    start = time.perf_counter()
+    nodes = [node for body in bodies for node in compact.append(merkle.leaf_hash(body))]
+    conn2 = sqlite3.connect(folder / "nodes.db", isolation_level=None)
+    conn2.execute("CREATE TABLE n (level INTEGER, idx INTEGER, hash BLOB, PRIMARY KEY (level, idx))")
+    conn2.execute("BEGIN")
+    conn2.executemany("INSERT INTO n VALUES (?, ?, ?)", nodes)
+    conn2.execute("COMMIT")
+    log_part = (time.perf_counter() - start) / len(bodies)
+    conn2.close()
+    start = time.perf_counter()
+    ledger.append_many([_draft("bench-b0", i) for i in range(500)], actor=Actor(org="bench-farm"))
+    whole = (time.perf_counter() - start) / 500
+    p50, p95 = _percentiles(in_process)
+    h50, h95 = _percentiles(over_http)
+    t50, t95 = _percentiles(trivial)
+    c50, c95 = _percentiles(cp_times)
+    echo(f"inclusion proof at {size:,} leaves, in-process: p50 {p50 * 1e3:.2f} ms, p95 {p95 * 1e3:.2f} ms "
+         f"(target p95 < 5 ms; = {p95 * sha:.0f}× one raw SHA-256)")
+    echo(f"inclusion proof over HTTP (1 worker):       p50 {h50 * 1e3:.2f} ms, p95 {h95 * 1e3:.2f} ms "
+         f"(target p95 < 20 ms; static file over the same server p95 {t95 * 1e3:.2f} ms)")
+    echo(f"checkpoint at {size:,} leaves: p50 {c50 * 1e3:.2f} ms, max {max(cp_times) * 1e3:.2f} ms (O(log n): "
+         f"reads the stored frontier)")
+    echo(f"log part of an append: {log_part * 1e6:.1f} µs of {whole * 1e6:.1f} µs "
+         f"= {log_part / whole:.1%} (target < 10%)")
+    return {"size": size, "inclusion_ms": {"p50": p50 * 1e3, "p95": p95 * 1e3},
+            "inclusion_http_ms": {"p50": h50 * 1e3, "p95": h95 * 1e3, "static_p95": t95 * 1e3},
+            "checkpoint_ms": {"p50": c50 * 1e3, "max": max(cp_times) * 1e3},
+            "log_part_of_append": log_part / whole}
+
+
+def hashlib_rate(n: int = 200_000) -> float:
+    """Raw SHA-256 over 64-byte inputs per second."""
+    import hashlib
+    data = b"\x01" * 64
+    start = time.perf_counter()
+    for _ in range(n):
+        hashlib.sha256(data).digest()
+    return n / (time.perf_counter() - start)
+
+
 def run_bench(*, events: int = 20_000, echo: Echo = print, folder: Path | None = None) -> dict[str, Any]:
     """Run every measurement once and print figures with their ratios; return them as a dict."""
     tmp = tempfile.TemporaryDirectory(prefix="farmtrace-bench-", dir=folder)
@@ -167,6 +273,7 @@ def run_bench(*, events: int = 20_000, echo: Echo = print, folder: Path | None =
         echo(f"verify, 2 processes:   {verified:9.0f}/s   raw Ed25519 verify x2   {raw2:9.0f}/s   "
              f"ratio {verified / raw2:.2f} (target ≥ 0.7); {report.events:,} events, ok={report.ok}")
         echo(f"peak RSS of this process: {rss_before / 1024:.0f} MiB before verify, {rss_after / 1024:.0f} MiB after")
+        figures["log"] = bench_log(big, where, echo)
         big.engine.dispose()
     finally:
         tmp.cleanup()

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text, tuple_
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlmodel import Session
 
 from .engine import WRITE, is_sqlite
@@ -274,18 +274,20 @@ class UnitOfWork:
 
     # ---- Merkle nodes ----
     def merkle_nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """Fetch stored complete-subtree hashes in one query (the core's NodeReader)."""
-        if not wanted:
+        """Fetch stored complete-subtree hashes in one query (the core's NodeReader).
+
+        Grouped by level as `(level = L AND idx IN (...)) OR ...` so each term is a primary-key
+        lookup on SQLite and PostgreSQL alike; the values are integers we computed, never input.
+        """
+        by_level: dict[int, set[int]] = {}
+        for level, idx in wanted:
+            by_level.setdefault(int(level), set()).add(int(idx))
+        if not by_level:
             return {}
-        out: dict[tuple[int, int], bytes] = {}
-        pairs = list(dict.fromkeys(wanted))
-        for i in range(0, len(pairs), 400):
-            part = pairs[i:i + 400]
-            stmt = select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
-                tuple_(MerkleNode.level, MerkleNode.idx).in_(part))
-            for level, idx, digest in self.session.execute(stmt):
-                out[(level, idx)] = bytes(digest)
-        return out
+        where = " OR ".join(f"(level = {level} AND idx IN ({', '.join(map(str, sorted(ids)))}))"
+                            for level, ids in sorted(by_level.items()))
+        rows = self.connection.exec_driver_sql(f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}")  # nosec B608
+        return {(int(level), int(idx)): bytes(digest) for level, idx, digest in rows}
 
     # ---- checkpoints ----
     def latest_checkpoint(self) -> Checkpoint | None:
