@@ -168,7 +168,8 @@ def bench_log(ledger: Ledger, folder: Path, echo: Echo, samples: int = 300) -> d
     server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    over_http, trivial = [], []
+    over_http: list[float] = []
+    trivial: list[float] = []
     try:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
         for h in picks:
