@@ -41,7 +41,8 @@ def upgrade() -> None:
     sa.Column('level', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('idx', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('hash', sa.LargeBinary(), nullable=False),
-    sa.PrimaryKeyConstraint('level', 'idx', name=op.f('pk_merkle_nodes'))
+    sa.PrimaryKeyConstraint('level', 'idx', name=op.f('pk_merkle_nodes')),
+    sqlite_with_rowid=False
     )
     op.create_table('orgs',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -121,8 +122,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('id', name=op.f('uq_events_id'))
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_events_batch_id'), ['batch_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_org_id'), ['org_id'], unique=False)
         batch_op.create_index('uq_events_batch_genesis', ['batch_id'], unique=True, sqlite_where=sa.text('prev IS NULL AND batch_id IS NOT NULL'), postgresql_where=sa.text('prev IS NULL AND batch_id IS NOT NULL'))
 
     op.get_bind().execute(sa.text("INSERT INTO log_state (id, size, frontier) VALUES (1, 0, :f)"), {"f": b""})
@@ -167,8 +166,6 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS farmtrace_append_only()")
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('uq_events_batch_genesis', sqlite_where=sa.text('prev IS NULL AND batch_id IS NOT NULL'), postgresql_where=sa.text('prev IS NULL AND batch_id IS NOT NULL'))
-        batch_op.drop_index(batch_op.f('ix_events_org_id'))
-        batch_op.drop_index(batch_op.f('ix_events_batch_id'))
 
     op.drop_table('events')
     with op.batch_alter_table('users', schema=None) as batch_op:

@@ -90,8 +90,10 @@ class Event(SQLModel, table=True):
     hash: str = Field(max_length=64, unique=True)
     id: str = Field(max_length=36, unique=True, description="the submitter's UUID")
     type: str = Field(max_length=32)
-    batch_id: str | None = Field(default=None, foreign_key="batches.id", max_length=64, index=True)
-    org_id: str = Field(foreign_key="orgs.id", max_length=64, index=True)
+    # (batch_id, prev) is unique, so that constraint's index serves lookups by batch too; every
+    # extra index is another page written to the WAL on each append.
+    batch_id: str | None = Field(default=None, foreign_key="batches.id", max_length=64)
+    org_id: str = Field(foreign_key="orgs.id", max_length=64)
     key_id: str = Field(max_length=16)
     prev: str | None = Field(default=None, max_length=64)
     at: str = Field(max_length=40)
@@ -114,6 +116,7 @@ class MerkleNode(SQLModel, table=True):
     """Hash of a complete aligned subtree: level 0 = leaves; (k, i) covers leaves [i*2^k, (i+1)*2^k)."""
 
     __tablename__ = "merkle_nodes"
+    __table_args__ = {"sqlite_with_rowid": False}
     level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
