@@ -46,6 +46,8 @@ class EventType:
     genesis: bool = False      # starts a batch's chain (no prev)
     batchless: bool = False    # a log entry about keys, not about a batch
     signed_by_log: bool = False  # signed by the operator's log key, not an org key
+    family: str | None = None  # a family's own step; None: any family
+    by_non_holder: bool = False  # may be appended by an org that does not hold the batch (lab tests, recalls)
 
 
 EVENT_TYPES: dict[str, EventType] = {}
@@ -99,6 +101,11 @@ def _create(data: Mapping[str, Any]) -> None:
     require_text(data, "unit", max_len=16)
 
 
+def validate_new_batch(data: Mapping[str, Any]) -> None:
+    """What every batch-starting event records: product, lot, family, quantity, unit."""
+    _create(data)
+
+
 def _observe(data: Mapping[str, Any]) -> None:
     require_text(data, "step", max_len=64)
 
@@ -129,9 +136,108 @@ def _key_revoked(data: Mapping[str, Any]) -> None:
         _check_time(data["suspected_since"], "data.suspected_since")
 
 
+def require_org(data: Mapping[str, Any], name: str) -> None:
+    value = data.get(name)
+    if not isinstance(value, str) or not IDENT.match(value):
+        raise InvalidEventError(f"data.{name} must be an org id", field=f"data.{name}")
+
+
+def require_quantity(data: Mapping[str, Any]) -> None:
+    """quantity (a positive decimal string) and unit."""
+    require_decimal(data, "quantity", positive=True)
+    require_text(data, "unit", max_len=16)
+
+
+def _ship(data: Mapping[str, Any]) -> None:
+    require_org(data, "to")
+    require_quantity(data)
+    require_text(data, "doc", max_len=100, optional=True)
+
+
+def _receive(data: Mapping[str, Any]) -> None:
+    require_hash(data, "ship")
+    require_quantity(data)
+    require_decimal(data, "loss", optional=True)
+
+
+def _inputs(data: Mapping[str, Any]) -> None:
+    inputs = data.get("inputs")
+    if not isinstance(inputs, list) or not 1 <= len(inputs) <= 100:
+        raise InvalidEventError("data.inputs must list 1-100 inputs", field="data.inputs")
+    for i, item in enumerate(inputs):
+        if not isinstance(item, dict):
+            raise InvalidEventError(f"data.inputs[{i}] must be an object", field=f"data.inputs[{i}]")
+        if not isinstance(item.get("batch"), str) or not IDENT.match(item["batch"]):
+            raise InvalidEventError(f"data.inputs[{i}].batch must be a batch id", field=f"data.inputs[{i}].batch")
+        require_hash(item, "event")
+        require_decimal(item, "quantity", positive=True)
+        require_text(item, "unit", max_len=16)
+
+
+def _transform(data: Mapping[str, Any]) -> None:
+    """The first event of a transformation's output batch: what it was made from."""
+    _create(data)
+    _inputs(data)
+    require_text(data, "process", max_len=64)
+
+
+def _consume(data: Mapping[str, Any]) -> None:
+    """An input batch gives up a quantity to a transformation."""
+    require_quantity(data)
+    outputs = data.get("into")
+    if not isinstance(outputs, list) or not 1 <= len(outputs) <= 100 or not all(
+            isinstance(b, str) and IDENT.match(b) for b in outputs):
+        raise InvalidEventError("data.into must list the output batch ids", field="data.into")
+
+
+def _sample(data: Mapping[str, Any]) -> None:
+    require_org(data, "lab")
+    require_text(data, "sample_id", max_len=64)
+
+
+def _test(data: Mapping[str, Any]) -> None:
+    """A lab's result (domain.md §1.2): the verdict is computed by the family rules, never typed in."""
+    require_hash(data, "sample")
+    require_text(data, "analyte", max_len=64)
+    require_text(data, "method", max_len=64)
+    require_text(data, "unit", max_len=16)
+    if "verdict" in data:
+        raise InvalidEventError("data.verdict is computed by farmtrace, not typed in", field="data.verdict")
+    if data.get("value") is None:
+        require_decimal(data, "lod")
+    else:
+        require_decimal(data, "value")
+    require_text(data, "report_no", max_len=64)
+
+
+def _sell(data: Mapping[str, Any]) -> None:
+    require_quantity(data)
+
+
+def _recall(data: Mapping[str, Any]) -> None:
+    require_text(data, "reason", max_len=500)
+    lots = data.get("also", [])
+    if not isinstance(lots, list) or not all(isinstance(b, str) and IDENT.match(b) for b in lots):
+        raise InvalidEventError("data.also must list batch ids", field="data.also")
+
+
+def _step(data: Mapping[str, Any]) -> None:
+    """A step with free-form key data elements (families add their own checks as rules)."""
+
+
 register(EventType("create", _create, genesis=True))
 register(EventType("observe", _observe))
 register(EventType("correct", _correct))
+register(EventType("ship", _ship))
+register(EventType("receive", _receive, by_non_holder=True))
+register(EventType("transform", _transform, genesis=True))
+register(EventType("consume", _consume))
+register(EventType("sample", _sample))
+register(EventType("test", _test, by_non_holder=True))
+register(EventType("sell", _sell))
+register(EventType("recall", _recall, by_non_holder=True))
+for _name in ("stored", "packed", "inspected", "temperature_logged"):
+    register(EventType(_name, _step))
 register(EventType("key_added", _key_added, batchless=True, signed_by_log=True))
 register(EventType("key_revoked", _key_revoked, batchless=True, signed_by_log=True))
 

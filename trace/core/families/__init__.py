@@ -1,0 +1,156 @@
+"""Product families: their event types, key data elements and compliance rules (domain.md).
+
+Each family module (`produce`, `pork`, `baijiu`, `water`) exposes the same names, so
+`rules_for(family)` is a lookup, not a chain of ifs:
+
+    FAMILY: str                          # "produce" | "pork" | "baijiu" | "water"
+    EVENT_TYPES: tuple[EventType, ...]   # registered with farmtrace.core.events.register on import
+    HARD_RULES: tuple[Rule, ...]         # a violation refuses the event (RuleViolationError)
+    SOFT_RULES: tuple[Rule, ...]         # a violation is recorded as a warning the regulator sees
+    THRESHOLDS: tuple[Threshold, ...]    # limits as data: the rule picks the row valid on the event's date
+
+A rule sees a `Proposal`: the event about to be appended (type, data, time, acting org) and the
+batch's state and history (bodies of its earlier events, and for a transformation each input
+batch's history). It returns None when satisfied, or a message that cites its standard with the
+edition, e.g. "GB 2757-2012: methanol 0.71 g/L > 0.6 g/L". Rules run at append time and again in
+verification; they never touch the database.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..events import EventType
+
+FAMILY_MODULES = ("produce", "pork", "baijiu", "water")
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """What a rule may know about the batch an event is appended to."""
+
+    id: str
+    family: str
+    product: str
+    lot: str
+    holder: str
+    quantity: Decimal | None
+    unit: str | None
+    status: str  # held | in_transit | consumed | recalled
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The event under judgement and what is already known about its batch."""
+
+    type: str
+    data: Mapping[str, Any]
+    at: datetime
+    org: str
+    org_kind: str
+    batch: BatchState | None                     # None for a batch's first event
+    history: Sequence[Mapping[str, Any]] = ()    # bodies of the batch's earlier events, oldest first
+    inputs: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)  # input batch -> its bodies
+
+    def earlier(self, *types: str) -> list[Mapping[str, Any]]:
+        """Earlier events of this batch of the given types, oldest first."""
+        return [body for body in self.history if body.get("type") in types]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compliance rule: an id, the event types it judges, and its check."""
+
+    id: str
+    applies_to: frozenset[str]
+    check: Callable[[Proposal], str | None]
+    field: str | None = None     # the data field the message is about, e.g. "data.value"
+    standard: str = ""           # e.g. "GB 2762-2022"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A limit from a standard, valid for a date range (domain.md §0: thresholds live in data)."""
+
+    rule_id: str
+    analyte: str
+    category: str
+    comparator: str              # "<=" | ">=" | "<" | "range" | "not_detected"
+    limit: Decimal | None        # for "range": the low end
+    high: Decimal | None         # for "range": the high end
+    unit: str
+    standard: str                # with edition: "GB 2762-2022"
+    valid_from: date
+    valid_to: date | None = None
+    status: str = "unverified"   # "confirmed" (✔ in domain.md) | "unverified"
+
+    def holds(self, value: Decimal) -> bool:
+        """Whether a measured value meets this limit (a value equal to a "<=" limit passes)."""
+        if self.comparator == "<=":
+            return self.limit is not None and value <= self.limit
+        if self.comparator == "<":
+            return self.limit is not None and value < self.limit
+        if self.comparator == ">=":
+            return self.limit is not None and value >= self.limit
+        if self.comparator == "range":
+            return self.limit is not None and self.high is not None and self.limit <= value <= self.high
+        if self.comparator == "not_detected":
+            return value == 0
+        raise ValueError(f"unknown comparator {self.comparator!r}")
+
+
+def threshold_for(table: Sequence[Threshold], rule_id: str, on: date, *, category: str | None = None) -> Threshold | None:
+    """The row of `table` for `rule_id` (and category) valid on `on`, or None."""
+    for row in table:
+        if row.rule_id == rule_id and (category is None or row.category == category) and row.valid_from <= on and (
+                row.valid_to is None or on < row.valid_to):
+            return row
+    return None
+
+
+def decimal(value: Any) -> Decimal | None:
+    """A decimal string as Decimal (None when absent or not a number; validators reject those first)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    event_types: tuple[EventType, ...]
+    hard_rules: tuple[Rule, ...]
+    soft_rules: tuple[Rule, ...]
+    thresholds: tuple[Threshold, ...]
+
+
+_LOADED: dict[str, Family] = {}
+
+
+def rules_for(family: str) -> Family:
+    """The family module's declarations (importing it registers its event types)."""
+    if family not in _LOADED:
+        module = importlib.import_module(f"{__name__}.{family}")
+        _LOADED[family] = Family(module.FAMILY, tuple(module.EVENT_TYPES), tuple(module.HARD_RULES),
+                                 tuple(module.SOFT_RULES), tuple(module.THRESHOLDS))
+    return _LOADED[family]
+
+
+def load_all() -> list[Family]:
+    """Import every family module that exists yet."""
+    out = []
+    for name in FAMILY_MODULES:
+        try:
+            out.append(rules_for(name))
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+    return out
