@@ -237,6 +237,17 @@ def export() -> None:
     """Exports: offline-verifiable bundles (EPCIS and FSMA 204 come with the product families)."""
 
 
+@export.command("bundle")
+@click.argument("batch_id")
+@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", show_default="stdout",
+              help="Write the bundle here.")
+def export_bundle(batch_id: str, out: Any) -> None:
+    """Write BATCH_ID's whole lineage as a bundle that scripts/verify-offline checks with no server."""
+    from farmtrace.core.exports.bundle import make_bundle
+    doc = make_bundle(_ledger(), batch_id)
+    out.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+
+
 @main.command()
 @click.option("--events", type=click.IntRange(100, 10**7), default=20_000, show_default=True,
               help="How many events to verify in the verify benchmark.")

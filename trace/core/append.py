@@ -17,11 +17,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from farmtrace.storage.models import Batch, Event, MerkleNode, SigningKey, utcnow
+from farmtrace.storage.models import Batch, Event, Finding, Lineage, MerkleNode, Recall, SigningKey, utcnow
 from farmtrace.storage.uow import BatchRow, KeyRow, UnitOfWork
 
 from . import merkle
 from .canonical import parse_json
+from .custody import apply_custody, check_custody, judge
 from .errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
                      NotFoundError, SignatureError)
 from .events import ENVELOPE, EVENT_TYPES, EventBody, new_event_id
@@ -98,6 +99,12 @@ class AppendTx:
         self._nodes: list[dict[str, Any]] = []
         self._by_id: dict[str, StoredEvent] = {}
         self._by_hash: dict[str, str | None] = {}  # hash -> batch, for events written in this transaction
+        self._bodies: dict[str, dict[str, Any]] = {}  # hash -> body, for events written in this transaction
+        self._pending_of: dict[str, list[dict[str, Any]]] = {}  # batch -> bodies written in this transaction
+        self._org_kinds: dict[str, str | None] = {}
+        self._lineage: list[dict[str, Any]] = []
+        self._recalls: dict[tuple[str, str], None] = {}
+        self._findings: list[dict[str, Any]] = []
 
     # ---- reads, cached for the transaction ----
     def current_key(self, org: str) -> KeyRow | None:
@@ -124,6 +131,45 @@ class AppendTx:
         row = self.uow.event_by_hash(event_hash)
         return None if row is None else row.batch_id
 
+    def body_of(self, event_hash: str) -> dict[str, Any] | None:
+        """The body of an event stored before or in this transaction."""
+        if event_hash in self._bodies:
+            return self._bodies[event_hash]
+        row = self.uow.event_by_hash(event_hash)
+        return None if row is None else dict(parse_json(row.canonical))
+
+    def history(self, batch_id: str) -> list[dict[str, Any]]:
+        """Bodies of a batch's events, oldest first, including those written in this transaction."""
+        stored = [dict(parse_json(text)) for text in self.uow.bodies_of_batch(batch_id)]
+        return stored + self._pending_of.get(batch_id, [])
+
+    def org_kind(self, org: str) -> str | None:
+        if org not in self._org_kinds:
+            self._org_kinds[org] = self.uow.org_kind(org)
+        return self._org_kinds[org]
+
+    def recall_of(self, batch_id: str) -> str | None:
+        for (batch, recall) in self._recalls:
+            if batch == batch_id:
+                return recall
+        return self.uow.recall_of(batch_id)
+
+    def recall(self, batch_ids: Sequence[str], recall_hash: str) -> None:
+        """Flag the batches and every descendant as recalled by `recall_hash`."""
+        for batch in self.uow.descendants(batch_ids) | set(batch_ids):
+            self._recalls[(batch, recall_hash)] = None
+
+    def link(self, child: str, parent: str, via: str, quantity: str, unit: str) -> None:
+        self._lineage.append({"child": child, "parent": parent, "via": via, "quantity": quantity, "unit": unit})
+
+    def add_findings(self, event_hash: str, batch_id: str | None, findings: Sequence[tuple[str, str, str]]) -> None:
+        for rule, severity, message in findings:
+            self._findings.append({"event_hash": event_hash, "batch_id": batch_id, "rule": rule,
+                                   "severity": severity, "message": message})
+
+    def batch_row(self, batch_id: str | None) -> BatchRow | None:
+        return None if batch_id is None else self._batches.get(batch_id)
+
     def lot_taken(self, org: str, product: str, lot: str) -> bool:
         if any((b.org_id, b.product, b.lot) == (org, product, lot) for b in self._new_batches):
             return True
@@ -146,17 +192,21 @@ class AppendTx:
             data = body.data
             batch = BatchRow(id=str(body.batch), org_id=body.org, family=str(data["family"]),
                              product=str(data["product"]), lot=str(data["lot"]), head=body.hash, created_seq=seq,
-                             event_count=1)
+                             event_count=1, quantity=str(data["quantity"]), unit=str(data["unit"]))
             self._new_batches.append(batch)
             self._batches[batch.id] = batch
         elif batch is not None:
             batch.head = body.hash
             batch.event_count += 1
-            if batch not in self._new_batches:
-                self._moved[batch.id] = batch
+        if batch is not None and batch not in self._new_batches:
+            self._moved[batch.id] = batch
         stored = StoredEvent(seq=seq, hash=body.hash, signature=signature, key=body.key, body=body)
         self._by_id[body.id] = stored
         self._by_hash[body.hash] = body.batch
+        obj = body.as_obj()
+        self._bodies[body.hash] = obj
+        if body.batch is not None:
+            self._pending_of.setdefault(body.batch, []).append(obj)
         return stored
 
     def flush(self) -> None:
@@ -169,9 +219,13 @@ class AppendTx:
         uow.insert_rows(Event, self._events)
         uow.insert_rows(MerkleNode, self._nodes)
         for batch in self._moved.values():
-            uow.set_batch_head(batch.id, batch.head, batch.event_count)
+            uow.set_batch_state(batch)
+        uow.insert_rows(Lineage, self._lineage)
+        uow.insert_rows(Recall, [{"batch_id": b, "recall": r} for b, r in self._recalls])
+        uow.insert_rows(Finding, self._findings)
         uow.set_log_state(self._tree.size, self._tree.state())
         self._events, self._nodes, self._new_batches, self._moved = [], [], [], {}
+        self._lineage, self._recalls, self._findings = [], {}, []
 
 
 def _as_draft(draft: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
@@ -219,7 +273,8 @@ def append_custodial(tx: AppendTx, draft: Mapping[str, Any] | bytes | str, *, ac
         obj["prev"] = batch.head
     body = EventBody.from_obj(obj)
     _check_chain(tx, body, batch)
-    return tx.store(body, tx.signer.sign(key, body.hash), batch)
+    findings = _admit(tx, body, batch, actor)
+    return _commit_event(tx, body, tx.signer.sign(key, body.hash), batch, actor, findings)
 
 
 def append_presigned(tx: AppendTx, body_raw: Mapping[str, Any] | bytes | str, signature: str, *,
@@ -248,7 +303,22 @@ def append_presigned(tx: AppendTx, body_raw: Mapping[str, Any] | bytes | str, si
         raise SignatureError("the signature does not verify for this body and key", field="signature")
     batch = _locked_batch(tx, body.as_obj(), actor)
     _check_chain(tx, body, batch)
-    return tx.store(body, signature, batch)
+    findings = _admit(tx, body, batch, actor)
+    return _commit_event(tx, body, signature, batch, actor, findings)
+
+
+def _admit(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: Actor) -> list[tuple[str, str, str]]:
+    """Custody and family rules: raise to refuse, else return the findings to record."""
+    check_custody(tx, body, batch, actor)
+    return judge(tx, body, batch, actor)
+
+
+def _commit_event(tx: AppendTx, body: EventBody, signature: str, batch: BatchRow | None, actor: Actor,
+                  findings: list[tuple[str, str, str]]) -> StoredEvent:
+    stored = tx.store(body, signature, batch)
+    apply_custody(tx, body, tx.batch_row(body.batch), actor)
+    tx.add_findings(body.hash, body.batch, findings)
+    return stored
 
 
 def _locked_batch(tx: AppendTx, obj: Mapping[str, Any], actor: Actor) -> BatchRow | None:
@@ -267,8 +337,6 @@ def _locked_batch(tx: AppendTx, obj: Mapping[str, Any], actor: Actor) -> BatchRo
         return None
     if batch is None:
         raise NotFoundError(f"no batch {batch_id}", field="batch")
-    if batch.org_id != actor.org:
-        raise CustodyError(f"batch {batch_id} is held by {batch.org_id}, not {actor.org}", field="batch")
     return batch
 
 

@@ -74,6 +74,10 @@ class Batch(SQLModel, table=True):
     head: str | None = Field(default=None, max_length=64, description="hash of the chain head")
     created_seq: int
     event_count: int = 0
+    quantity: str | None = Field(default=None, max_length=40, description="held quantity, a decimal string")
+    unit: str | None = Field(default=None, max_length=16)
+    status: str = Field(default="held", max_length=16, description="held | in_transit | consumed")
+    transit_to: str | None = Field(default=None, max_length=64, description="receiver while in transit")
 
 
 class Event(SQLModel, table=True):
@@ -129,6 +133,37 @@ class Checkpoint(SQLModel, table=True):
     note: str = Field(sa_column=Column(Text, nullable=False))
     key_id: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Lineage(SQLModel, table=True):
+    """An edge of the lineage DAG: `child` was made (in part) from `parent`, via the parent's consume event."""
+
+    __tablename__ = "lineage"
+    child: str = Field(primary_key=True, foreign_key="batches.id", max_length=64)
+    parent: str = Field(primary_key=True, foreign_key="batches.id", max_length=64, index=True)
+    via: str = Field(max_length=64)
+    quantity: str = Field(max_length=40)
+    unit: str = Field(max_length=16)
+
+
+class Recall(SQLModel, table=True):
+    """A batch flagged by a recall event (on itself, an ancestor, or selected by the regulator)."""
+
+    __tablename__ = "recalls"
+    batch_id: str = Field(primary_key=True, foreign_key="batches.id", max_length=64)
+    recall: str = Field(primary_key=True, max_length=64, description="hash of the recall event")
+
+
+class Finding(SQLModel, table=True):
+    """What a rule found about an event: a soft warning, or a lab result's computed verdict."""
+
+    __tablename__ = "findings"
+    id: int | None = Field(default=None, primary_key=True)
+    event_hash: str = Field(max_length=64, index=True)
+    batch_id: str | None = Field(default=None, max_length=64, index=True)
+    rule: str = Field(max_length=64)
+    severity: str = Field(max_length=8, description="warning | pass | fail | info")
+    message: str = Field(sa_column=Column(Text, nullable=False))
 
 
 LEDGER_TABLES = ("events", "merkle_nodes", "checkpoints")

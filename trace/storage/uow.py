@@ -28,9 +28,13 @@ from .models import Batch, Checkpoint, Event, LogState, MerkleNode, Org, Signing
 _FAST_SQL = {
     "key": "SELECT id, org_id, purpose, public_key, sealed_private FROM keys WHERE org_id = :org "
            "AND purpose = 'org' AND ended_seq IS NULL ORDER BY created_at DESC LIMIT 1",
-    "batch": "SELECT id, org_id, family, product, lot, head, created_seq, event_count FROM batches WHERE id = :id",
+    "batch": "SELECT id, org_id, family, product, lot, head, created_seq, event_count, quantity, unit, status, "
+             "transit_to FROM batches WHERE id = :id",
     "log": "SELECT size, frontier FROM log_state WHERE id = 1",
-    "set_head": "UPDATE batches SET head = :head, event_count = :n WHERE id = :id",
+    "set_head": "UPDATE batches SET head = :head, event_count = :n, org_id = :org, quantity = :q, status = :st, "
+                "transit_to = :to WHERE id = :id",
+    "org_kind": "SELECT kind FROM orgs WHERE id = :id",
+    "recalled": "SELECT recall FROM recalls WHERE batch_id = :id LIMIT 1",
     "set_log": "UPDATE log_state SET size = :size, frontier = :frontier WHERE id = 1",
     "event_id": "SELECT seq FROM events WHERE id = :id",
     "lot": "SELECT 1 FROM batches WHERE org_id = :o AND product = :p AND lot = :l",
@@ -64,6 +68,10 @@ class BatchRow:
     head: str | None
     created_seq: int
     event_count: int
+    quantity: str | None = None
+    unit: str | None = None
+    status: str = "held"
+    transit_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,8 +199,53 @@ class UnitOfWork:
         self._fast("", None)  # make sure the cursor and transaction exist
         self._cursor.executemany(self._sql[key], rows)
 
-    def set_batch_head(self, batch_id: str, head: str | None, event_count: int) -> None:
-        self._fast("set_head", {"head": head, "n": event_count, "id": batch_id})
+    def set_batch_state(self, batch: BatchRow) -> None:
+        """Write a batch's chain head, holder, quantity and custody status."""
+        self._fast("set_head", {"head": batch.head, "n": batch.event_count, "org": batch.org_id, "q": batch.quantity,
+                                "st": batch.status, "to": batch.transit_to, "id": batch.id})
+
+    def org_kind(self, org_id: str) -> str | None:
+        row = self._fast("org_kind", {"id": org_id}).fetchone()
+        return None if row is None else str(row[0])
+
+    def recall_of(self, batch_id: str) -> str | None:
+        """The hash of a recall covering the batch, or None."""
+        row = self._fast("recalled", {"id": batch_id}).fetchone()
+        return None if row is None else str(row[0])
+
+    def descendants(self, batch_ids: Sequence[str]) -> set[str]:
+        """Every batch made, at any depth, from any of `batch_ids` (one recursive query)."""
+        return set(lineage_walk(self.connection, batch_ids, forward=True))
+
+    def ancestors(self, batch_ids: Sequence[str]) -> set[str]:
+        """Every batch that went, at any depth, into any of `batch_ids` (one recursive query)."""
+        return set(lineage_walk(self.connection, batch_ids, forward=False))
+
+    def batch_summaries(self, batch_ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not batch_ids:
+            return []
+        marks = ", ".join(f":b{i}" for i in range(len(batch_ids)))
+        rows = self.connection.execute(text(
+            "SELECT b.id, b.org_id, b.family, b.product, b.lot, b.quantity, b.unit, b.status, "  # nosec B608
+            f"(SELECT MIN(r.recall) FROM recalls r WHERE r.batch_id = b.id) FROM batches b WHERE b.id IN ({marks}) "
+            "ORDER BY b.created_seq"), {f"b{i}": b for i, b in enumerate(batch_ids)})
+        return [{"id": r[0], "holder": r[1], "family": r[2], "product": r[3], "lot": r[4], "quantity": r[5],
+                 "unit": r[6], "status": r[7], "recall": r[8]} for r in rows]
+
+    def lineage_edges(self, batch_ids: Sequence[str]) -> list[dict[str, str]]:
+        if not batch_ids:
+            return []
+        marks = ", ".join(f":b{i}" for i in range(len(batch_ids)))
+        rows = self.connection.execute(text(
+            f"SELECT child, parent, via, quantity, unit FROM lineage WHERE child IN ({marks}) "  # nosec B608
+            f"AND parent IN ({marks}) ORDER BY child, parent"), {f"b{i}": b for i, b in enumerate(batch_ids)})
+        return [{"child": r[0], "parent": r[1], "via": r[2], "quantity": r[3], "unit": r[4]} for r in rows]
+
+    def bodies_of_batch(self, batch_id: str) -> list[str]:
+        """The canonical texts of a batch's events in chain order."""
+        rows = self.connection.execute(text("SELECT canonical FROM events WHERE batch_id = :b ORDER BY seq"),
+                                       {"b": batch_id})
+        return [str(r[0]) for r in rows]
 
     def set_log_state(self, size: int, frontier: bytes) -> None:
         self._fast("set_log", {"size": size, "frontier": frontier})
@@ -302,11 +355,26 @@ class UnitOfWork:
     def execute(self, sql: str, **params: Any) -> Any:
         return self.session.execute(text(sql), params)
 
+    def events_of_types(self, types: Sequence[str]) -> list[Event]:
+        """Every event of the given types, in log order (e.g. the key entries, for an export bundle)."""
+        return list(self.session.scalars(select(Event).where(Event.type.in_(types)).order_by(Event.seq)))  # type: ignore[attr-defined]
+
 
 EVENT_RANGE_SQL = text(
     "SELECT e.seq, e.hash, e.canonical, e.signature, e.id, e.type, e.batch_id, e.org_id, e.key_id, e.prev, e.at, "
     "m.hash AS leaf FROM events e LEFT JOIN merkle_nodes m ON m.level = 0 AND m.idx = e.seq "
     "WHERE e.seq >= :start AND e.seq < :end ORDER BY e.seq")
+
+
+def lineage_walk(conn: Connection, batch_ids: Sequence[str], *, forward: bool) -> list[str]:
+    """Batches reachable from `batch_ids` along lineage edges (forward: to descendants), excluding them."""
+    if not batch_ids:
+        return []
+    start, step = ("parent", "child") if forward else ("child", "parent")
+    marks = ", ".join(f":b{i}" for i in range(len(batch_ids)))
+    sql = text(f"WITH RECURSIVE walk(id) AS (SELECT {step} FROM lineage WHERE {start} IN ({marks}) "  # nosec B608
+               f"UNION SELECT l.{step} FROM lineage l JOIN walk w ON l.{start} = w.id) SELECT id FROM walk")
+    return [str(r[0]) for r in conn.execute(sql, {f"b{i}": b for i, b in enumerate(batch_ids)})]
 
 
 def read_event_range(engine: Engine, start: int, end: int) -> list[tuple[Any, ...]]:

@@ -123,6 +123,9 @@ def decimal(value: Any) -> Decimal | None:
         return None
 
 
+JudgeTest = Callable[[Mapping[str, Any], date, "str | None"], "tuple[str, str | None]"]
+
+
 @dataclass(frozen=True)
 class Family:
     name: str
@@ -130,6 +133,7 @@ class Family:
     hard_rules: tuple[Rule, ...]
     soft_rules: tuple[Rule, ...]
     thresholds: tuple[Threshold, ...]
+    judge_test: JudgeTest | None = None  # a lab result's verdict: ("pass" | "fail" | "info", message)
 
 
 _LOADED: dict[str, Family] = {}
@@ -138,19 +142,25 @@ _LOADED: dict[str, Family] = {}
 def rules_for(family: str) -> Family:
     """The family module's declarations (importing it registers its event types)."""
     if family not in _LOADED:
+        if family not in FAMILY_MODULES:
+            raise LookupError(f"no product family {family!r}")
         module = importlib.import_module(f"{__name__}.{family}")
         _LOADED[family] = Family(module.FAMILY, tuple(module.EVENT_TYPES), tuple(module.HARD_RULES),
-                                 tuple(module.SOFT_RULES), tuple(module.THRESHOLDS))
+                                 tuple(module.SOFT_RULES), tuple(module.THRESHOLDS),
+                                 getattr(module, "judge_test", None))
     return _LOADED[family]
+
+
+def family_or_none(family: str) -> Family | None:
+    """The family's declarations, or None while its module is not written yet."""
+    try:
+        return rules_for(family)
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}.{family}":
+            raise
+        return None
 
 
 def load_all() -> list[Family]:
     """Import every family module that exists yet."""
-    out = []
-    for name in FAMILY_MODULES:
-        try:
-            out.append(rules_for(name))
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{name}":
-                raise
-    return out
+    return [family for name in FAMILY_MODULES if (family := family_or_none(name)) is not None]
