@@ -153,3 +153,21 @@ def test_backward_and_forward_traces_equal_a_brute_force_reference(ledger, make_
         assert back == _closure(batch, parents), f"seed {seed}, batch {batch}"
         assert fwd == _closure(batch, children), f"seed {seed}, batch {batch}"
     assert verify_log(ledger.engine, log_origin=ledger.log_origin).ok
+
+
+def test_personal_data_stays_out_of_the_signed_body_and_can_be_erased(ledger, chain) -> None:
+    stored = ledger.append({"type": "observe", "batch": chain["paddy"], "data": {
+        "step": "harvested", "personal": {"name": "王大山", "phone": "13800000000"}}}, actor=Actor(org=chain["farm"]))
+    ref = stored.body.data["personal"]["ref"]
+    assert "王大山" not in stored.canonical and "13800000000" not in stored.canonical
+    assert ledger.person(ref) == {"name": "王大山", "phone": "13800000000"}
+    assert ledger.erase_person(ref)
+    assert ledger.person(ref) is None
+    assert verify_log(ledger.engine, log_origin=ledger.log_origin).ok
+    with pytest.raises(InvalidEventError) as refused:  # a pre-signed body may not carry clear personal data
+        ledger.append_signed({"v": 1, "type": "observe", "batch": chain["paddy"], "org": chain["farm"],
+                              "key": "0" * 16, "prev": stored.hash, "at": "2026-11-24T10:00:00+08:00",
+                              "id": "00000000-0000-4000-8000-000000000009",
+                              "data": {"step": "x", "personal": {"name": "王大山"}}}, "A" * 88,
+                             actor=Actor(org=chain["farm"]))
+    assert refused.value.field == "data.personal"

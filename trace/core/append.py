@@ -9,6 +9,8 @@ Resubmitting an event `id` with the same content returns the stored event (idemp
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -17,11 +19,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from farmtrace.storage.models import Batch, Event, Finding, Lineage, MerkleNode, Recall, SigningKey, utcnow
+from farmtrace.storage.models import (Batch, Event, Finding, Lineage, MerkleNode, PersonalData, Recall, SigningKey,
+                                      utcnow)
 from farmtrace.storage.uow import BatchRow, KeyRow, UnitOfWork
 
 from . import merkle
-from .canonical import parse_json
+from .canonical import canonicalize, parse_json
 from .custody import apply_custody, check_custody, judge
 from .errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
                      NotFoundError, SignatureError)
@@ -105,6 +108,7 @@ class AppendTx:
         self._lineage: list[dict[str, Any]] = []
         self._recalls: dict[tuple[str, str], None] = {}
         self._findings: list[dict[str, Any]] = []
+        self._personal: list[dict[str, Any]] = []
 
     # ---- reads, cached for the transaction ----
     def current_key(self, org: str) -> KeyRow | None:
@@ -167,6 +171,9 @@ class AppendTx:
             self._findings.append({"event_hash": event_hash, "batch_id": batch_id, "rule": rule,
                                    "severity": severity, "message": message})
 
+    def keep_personal(self, ref: str, salt: str, data: str, org: str) -> None:
+        self._personal.append({"ref": ref, "salt": salt, "data": data, "org_id": org})
+
     def batch_row(self, batch_id: str | None) -> BatchRow | None:
         return None if batch_id is None else self._batches.get(batch_id)
 
@@ -223,9 +230,10 @@ class AppendTx:
         uow.insert_rows(Lineage, self._lineage)
         uow.insert_rows(Recall, [{"batch_id": b, "recall": r} for b, r in self._recalls])
         uow.insert_rows(Finding, self._findings)
+        uow.insert_rows(PersonalData, self._personal)
         uow.set_log_state(self._tree.size, self._tree.state())
         self._events, self._nodes, self._new_batches, self._moved = [], [], [], {}
-        self._lineage, self._recalls, self._findings = [], {}, []
+        self._lineage, self._recalls, self._findings, self._personal = [], {}, [], []
 
 
 def _as_draft(draft: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
@@ -264,6 +272,7 @@ def append_custodial(tx: AppendTx, draft: Mapping[str, Any] | bytes | str, *, ac
     key = tx.current_key(actor.org)
     if key is None:
         raise KeyStateError(f"org {actor.org} has no valid signing key", field="key")
+    _protect_personal(tx, obj, actor)
     obj.setdefault("v", 1)
     obj["org"], obj["key"] = actor.org, key.id
     obj.setdefault("id", new_event_id())
@@ -305,6 +314,29 @@ def append_presigned(tx: AppendTx, body_raw: Mapping[str, Any] | bytes | str, si
     _check_chain(tx, body, batch)
     findings = _admit(tx, body, batch, actor)
     return _commit_event(tx, body, signature, batch, actor, findings)
+
+
+def _protect_personal(tx: AppendTx, obj: dict[str, Any], actor: Actor) -> None:
+    """Move clear personal data (data.personal: {"name": ..., "phone": ...}) out of the body.
+
+    The body keeps {"ref": SHA-256(salt || canonical JSON)}; the data and its salt go to their own
+    table, so erasing the person (PIPL) deletes that row and every signature and proof still holds.
+    """
+    data = obj.get("data")
+    if not isinstance(data, dict) or "personal" not in data:
+        return
+    personal = data["personal"]
+    if isinstance(personal, dict) and set(personal) == {"ref"}:
+        return
+    if not isinstance(personal, dict) or not personal or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= 200 for k, v in personal.items()):
+        raise InvalidEventError("data.personal must be an object of short texts (name, phone, id_number)",
+                                field="data.personal")
+    salt = secrets.token_hex(16)
+    clear = canonicalize(personal)
+    ref = hashlib.sha256(bytes.fromhex(salt) + clear).hexdigest()
+    tx.keep_personal(ref, salt, clear.decode("utf-8"), actor.org)
+    obj["data"] = {**data, "personal": {"ref": ref}}
 
 
 def _admit(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: Actor) -> list[tuple[str, str, str]]:

@@ -324,6 +324,7 @@ class EventBody:
         if not isinstance(obj["data"], dict):
             raise InvalidEventError("data must be an object", field="data")
         kind.validate(obj["data"])
+        _check_personal(obj["data"])
         canonical = canonicalize(obj)
         if len(canonical) > MAX_BODY_BYTES:
             raise InvalidEventError(f"the event is {len(canonical)} bytes; the limit is {MAX_BODY_BYTES}")
@@ -332,6 +333,17 @@ class EventBody:
 
     def as_obj(self) -> dict[str, Any]:
         return parse_json(self.canonical)  # type: ignore[no-any-return]
+
+
+def _check_personal(data: Mapping[str, Any]) -> None:
+    """Personal data never enters a signed body: only {"ref": salted hash} may stand there."""
+    if "personal" not in data:
+        return
+    personal = data["personal"]
+    if not isinstance(personal, dict) or set(personal) != {"ref"} or not HEX64.match(str(personal["ref"])):
+        raise InvalidEventError('data.personal must be {"ref": <64 hex>}: send names, phones and ID numbers '
+                                "custodially and farmtrace stores them outside the signed record",
+                                field="data.personal")
 
 
 def new_event_id() -> str:

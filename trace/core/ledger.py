@@ -6,6 +6,7 @@ the core functions, commits, and turns database refusals into our errors.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -135,6 +136,18 @@ class Ledger:
     def revoke_key(self, kid: str, *, reason: str = "compromise", suspected_since: str | None = None) -> StoredEvent:
         return self.write(lambda uow: _keys.revoke_key(uow, self.signer, kid, reason=reason,
                                                        suspected_since=suspected_since))
+
+    def erase_person(self, ref: str) -> bool:
+        """Delete a person's details (PIPL erasure); the signed events keep only the salted hash."""
+        def command(uow: UnitOfWork) -> bool:
+            return bool(uow.execute("DELETE FROM personal_data WHERE ref = :r", r=ref).rowcount)
+        return self.write(command)
+
+    def person(self, ref: str) -> dict[str, str] | None:
+        """A person's details, if not erased."""
+        with self.uow() as uow:
+            row = uow.execute("SELECT data FROM personal_data WHERE ref = :r", r=ref).first()
+        return None if row is None else dict(json.loads(row[0]))
 
     def row_counts(self) -> dict[str, int]:
         with self.uow() as uow:

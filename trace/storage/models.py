@@ -166,4 +166,14 @@ class Finding(SQLModel, table=True):
     message: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class PersonalData(SQLModel, table=True):
+    """A person's details, kept out of every signed body: the body holds only `ref`, a salted hash."""
+
+    __tablename__ = "personal_data"
+    ref: str = Field(primary_key=True, max_length=64)
+    salt: str = Field(max_length=64)
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    org_id: str = Field(max_length=64)
+
+
 LEDGER_TABLES = ("events", "merkle_nodes", "checkpoints")

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlmodel import Session
 
 from .engine import WRITE, is_sqlite
-from .models import Batch, Checkpoint, Event, LogState, MerkleNode, Org, SigningKey, User
+from .models import (Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org, PersonalData, Recall,
+                     SigningKey, User)
 
 
 # The append path's statements. An append runs them on every call, so they go straight to the
@@ -308,7 +309,8 @@ class UnitOfWork:
 
     def row_counts(self) -> dict[str, int]:
         counts = {}
-        for model in (Org, User, SigningKey, Batch, Event, MerkleNode, Checkpoint):
+        for model in (Org, User, SigningKey, Batch, Event, MerkleNode, Checkpoint, Lineage, Recall, Finding,
+                      PersonalData):
             counts[model.__tablename__] = int(self.session.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
         return counts
 
