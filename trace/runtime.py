@@ -5,7 +5,8 @@ from __future__ import annotations
 from farmtrace.config import Settings, load_settings
 from farmtrace.core.ledger import Ledger
 from farmtrace.storage.engine import make_engine, require_durable
-from farmtrace.storage.migrate import upgrade
+from farmtrace.core.errors import FarmtraceError
+from farmtrace.storage.migrate import pending, upgrade
 
 
 def open_ledger(settings: Settings | None = None, *, migrate: bool = False) -> Ledger:
@@ -15,6 +16,8 @@ def open_ledger(settings: Settings | None = None, *, migrate: bool = False) -> L
         settings.instance.mkdir(parents=True, exist_ok=True)
     if migrate:
         upgrade(settings.database_url, app_role=settings.db_app_role)
+    elif pending(settings.database_url):
+        raise FarmtraceError("the database schema is not up to date: run `farmtrace migrate` (scripts/serve does)")
     engine = make_engine(settings.database_url)
     require_durable(engine)
     return Ledger(engine, secret_key=settings.secret_key, log_origin=settings.log_origin,

@@ -25,3 +25,18 @@ def upgrade(url: str, revision: str = "head", *, app_role: str | None = None) ->
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def pending(url: str) -> bool:
+    """True when the database at `url` is not at the newest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from .engine import make_engine
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() != head
+    finally:
+        engine.dispose()

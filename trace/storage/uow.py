@@ -242,6 +242,9 @@ class UnitOfWork:
             f"AND parent IN ({marks}) ORDER BY child, parent"), {f"b{i}": b for i, b in enumerate(batch_ids)})
         return [{"child": r[0], "parent": r[1], "via": r[2], "quantity": r[3], "unit": r[4]} for r in rows]
 
+    def findings_of_batch(self, batch_id: str) -> list[Finding]:
+        return list(self.session.scalars(select(Finding).where(Finding.batch_id == batch_id).order_by(Finding.id)))
+
     def bodies_of_batch(self, batch_id: str) -> list[str]:
         """The canonical texts of a batch's events in chain order."""
         rows = self.connection.execute(text("SELECT canonical FROM events WHERE batch_id = :b ORDER BY seq"),

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template
+import base64
+import io
 
+import qrcode
+from flask import Blueprint, abort, current_app, render_template, url_for
+
+from farmtrace.core.certificate import certificate_for
 from farmtrace.core.ledger import Ledger
 from farmtrace.core.verify import verify_batch
 
@@ -29,12 +34,33 @@ def index() -> Any:
 
 @bp.get("/batches/<batch_id>")
 def batch(batch_id: str) -> Any:
-    """One batch: product, holder, and each step with date, place and whether it verifies."""
+    """One batch: product, holder, each step with date, place and whether it verifies, findings, recall."""
     with ledger().uow() as uow:
         row = uow.batch(batch_id)
         if row is None:
             abort(404)
         checks = verify_batch(uow, batch_id)
         orgs = {o.id: o for o in uow.orgs()}
-    return render_template("public/batch.html", batch=row, checks=checks, orgs=orgs,
-                           verified=all(c.ok for c in checks))
+        findings: dict[str, list[Any]] = {}
+        for finding in uow.findings_of_batch(batch_id):
+            findings.setdefault(finding.event_hash, []).append(finding)
+        recall = uow.recall_of(batch_id)
+    corrected = {str(c.data.get("amends")): c for c in checks if c.type == "correct"}
+    return render_template("public/batch.html", batch=row, checks=checks, orgs=orgs, findings=findings,
+                           corrected=corrected, recall=recall, verified=all(c.ok for c in checks))
+
+
+@bp.get("/batches/<batch_id>/certificate")
+def certificate(batch_id: str) -> Any:
+    """The lot's 承诺达标合格证, generated from its signed events, with a QR code to this record."""
+    cert = certificate_for(ledger(), batch_id)
+    url = f"{current_app.config['FARMTRACE'].base_url}{url_for('public.batch', batch_id=batch_id)}"
+    return render_template("public/certificate.html", cert=cert, qr=qr_data_uri(url), url=url)
+
+
+def qr_data_uri(text: str) -> str:
+    """A QR code as a PNG data URI (served inline: no file, no external service)."""
+    image = qrcode.make(text, box_size=6, border=2)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
