@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             parse_verifier_key(args.log_key)
         except CheckpointError as err:
             _die(f"--log-key: {err.message}")
+        except ValueError:  # undecodable bytes in the argument
+            _die("--log-key: the key name is not valid UTF-8")
     try:
         if args.bundle == "-":
             raw = sys.stdin.buffer.read()

@@ -156,6 +156,7 @@ def _grant_app_role() -> None:
     for table in MUTABLE:
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {quoted}")
     op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+    op.execute(f"GRANT SELECT ON alembic_version TO {quoted}")  # the app checks it is at the newest schema
 
 
 def downgrade() -> None:

@@ -238,6 +238,14 @@ def _canonical_b64(text: str, length: int) -> bytes | None:
     return data
 
 
+def _safe(text: str | None, limit: int = 300) -> str | None:
+    """A string from the bundle made fit to show: no control characters or lone surrogates, not too long."""
+    if text is None:
+        return None
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
+
+
 def _text_bytes(text: str) -> bytes | None:
     try:
         return text.encode("utf-8")
@@ -282,10 +290,11 @@ class _Verifier:
              flag: bool = False, **params: Any) -> None:
         layer, zh, en = MESSAGES[code]
         where = entry.where if entry else where
-        batch = batch if batch is not None else entry.listed_under if entry else None
-        values = {k: "-" if v is None else v for k, v in {"where": where, "batch": batch, **params}.items()}
+        batch = _safe(batch if batch is not None else entry.listed_under if entry else None)
+        values = {k: "-" if v is None else _safe(v) if isinstance(v, str) else v
+                  for k, v in {"where": where, "batch": batch, **params}.items()}
         failure = BundleFailure(code, layer, zh.format(**values), en.format(**values), where=where,
-                                event_hash=entry.hash if entry else None, batch=batch,
+                                event_hash=_safe(entry.hash) if entry else None, batch=batch,
                                 index=entry.seq if entry else None)
         if flag:
             self.report.flagged.append(failure)
@@ -388,17 +397,18 @@ def _check_log(v: _Verifier, log: Mapping[str, Any], trusted: str | None) -> tup
     bundled = v.text(log, "key", "log")
     note = v.text(log, "checkpoint", "log")
     vkey = trusted if trusted is not None else bundled
-    report.log_key, report.log_key_trusted = vkey, trusted is not None
+    report.log_key, report.log_key_trusted = _safe(vkey), trusted is not None
     if trusted is not None and bundled is not None and bundled != trusted:
         v.fail("log_key_mismatch", where="log.key", bundled=bundled, trusted=trusted)
     if vkey is None:
         return None, None
     try:
         name, _, public = parse_verifier_key(vkey)
-    except CheckpointError as err:
-        v.fail("log_key_invalid", where="log.key", detail=err.message)
+    except (CheckpointError, ValueError) as err:  # ValueError: a name that is not valid Unicode
+        v.fail("log_key_invalid", where="log.key",
+               detail=err.message if isinstance(err, CheckpointError) else "the name is not valid Unicode")
         return None, None
-    report.origin = name
+    report.origin = _safe(name)
     if note is None:
         return None, public
     encoded = _text_bytes(note)
@@ -574,7 +584,8 @@ def verify_bundle(doc: Mapping[str, Any] | bytes | str, *, trusted_log_key: str 
         v.fail("bad_format", where="format", want=FORMAT, got=json.dumps(top["format"], ensure_ascii=False,
                                                                           default=str)[:80])
         return report
-    report.subject = v.text(top, "subject", "$")
+    subject = v.text(top, "subject", "$")
+    report.subject = _safe(subject)
     log = v.fields(top["log"], _LOG, "log")
     checkpoint, log_public = _check_log(v, log, trusted_log_key) if log is not None else (None, None)
 
@@ -601,8 +612,8 @@ def verify_bundle(doc: Mapping[str, Any] | bytes | str, *, trusted_log_key: str 
                 _check_signer(v, entry, keys, log_public)
     for batch, head, entries in batches:
         _check_chain(v, batch, head, entries)
-    if report.subject is not None and batches and report.subject not in {b for b, _, _ in batches}:
-        v.fail("subject_missing", where="subject", subject=report.subject)
+    if subject is not None and batches and subject not in {b for b, _, _ in batches}:
+        v.fail("subject_missing", where="subject", subject=subject)
 
     every = key_entries + [e for _, _, entries in batches for e in entries]
     _check_unique(v, every)
@@ -632,6 +643,7 @@ _LINES: dict[str, tuple[str, str]] = {
     "events_ok": ("✔ {n} 个事件全部签名有效，签名时密钥均有效",
                   "✔ all {n} events are signed, each by its org's key valid at its log index"),
     "events_bad": ("✘ {n} 个事件中 {bad} 个未通过核验", "✘ {bad} of {n} events do not verify"),
+    "events_none": ("✘ 数据包中没有可核验的事件", "✘ the bundle holds no events to verify"),
     "chains_ok": ("✔ {n} 条批次链完整：从第一个事件连到链头，无缺失、无分叉",
                   "✔ all {n} batch chains are whole: linked from the first event to the head, no gap, no fork"),
     "chains_bad": ("✘ {n} 条批次链中 {bad} 条不完整", "✘ {bad} of {n} batch chains are broken"),
@@ -688,7 +700,9 @@ def render(report: BundleReport, lang: str = "zh_CN") -> str:
         out.append(_line("key_trusted" if report.log_key_trusted else "key_bundled", lang, key=report.log_key))
     for what, n, good in (("keys", c.key_entries, c.key_entries_ok), ("events", c.events, c.events_ok),
                           ("chains", c.batches, c.chains_ok)):
-        if n or what != "keys":
+        if what == "events" and not n:
+            out.append(_line("events_none", lang))
+        elif n or what != "keys":
             out.append(_line(f"{what}_ok" if good == n and n else f"{what}_bad", lang, n=n, bad=n - good))
     if not report.checkpoint_ok:
         out.append(_line("proofs_unchecked", lang))
