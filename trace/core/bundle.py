@@ -21,7 +21,8 @@ hash, batch and log index, and a message in zh_CN and en). It checks, in layers:
 3. key entries: hash, canonical body, signed by the log key; they say which org key was valid
    between which log positions (valid after its key_added, until a key_revoked or a key_added
    that replaces it);
-4. events: hash = SHA-256 of the canonical text, the body parses (EventBody.parse), the
+4. events: hash = SHA-256 of the canonical text, the body parses (EventBody.parse, with every
+   product family's event types loaded), the
    signature verifies with its key, and the key was the org's and valid at the event's index;
 5. chains: each batch's events link by prev from its first event to its head: no gap, no fork;
 6. proofs: every entry's inclusion proof leads to the checkpoint's root.
@@ -46,6 +47,7 @@ from .canonical import sha256_hex
 from .checkpoint import Checkpoint, parse_verifier_key
 from .errors import CheckpointError, FarmtraceError, ProofError
 from .events import EventBody
+from .families import load_all as _load_family_types
 from .signing import key_id, verify_event_signature
 
 __all__ = ["FORMAT", "KEY_ENTRY_TYPES", "MESSAGES", "BundleFailure", "BundleReport", "Counts", "bundle_entry",
@@ -566,6 +568,7 @@ def verify_bundle(doc: Mapping[str, Any] | bytes | str, *, trusted_log_key: str 
         trusted_log_key: the log's verifier key as the user got it from the operator (`farmtrace
             log key`, `GET /log/key`); when None the bundle's own key is used, and the report says so.
     """
+    _load_family_types()  # know every event type the server knows (the family modules are pure)
     report = BundleReport()
     v = _Verifier(report)
     if isinstance(doc, (bytes, str)):

@@ -39,6 +39,7 @@ from .signing import unb64, verify_event_signature
 
 COLUMNS = ("id", "type", "batch", "org", "key", "prev", "at")
 KEY_TYPES = ("key_added", "key_revoked")
+BODY_TYPES = KEY_TYPES + ("consume", "transform")  # the sequential layers read these bodies
 PARALLEL_THRESHOLD = 20_000
 
 
@@ -120,7 +121,7 @@ def check_range(source: Engine | str, start: int, end: int,
             fail(f"signature does not verify with key {columns[4]}")
         etype = columns[1]
         compact.append((seq, stored_hash, etype, batch, columns[3], columns[4], columns[5], columns[6], leaf_hash,
-                        canonical if etype in KEY_TYPES else None))
+                        canonical if etype in BODY_TYPES else None))
     if start >= 0 and (end - start) & (end - start - 1) == 0 and start % (end - start) == 0:
         problems.extend(_check_chunk_nodes(engine, start, end, {row[0]: row[8] for row in compact}))
     return problems, compact
@@ -173,6 +174,7 @@ class _Replay:
         self.report = report
         self.keys: dict[str, _KeyState] = {kid: _KeyState(pub, None, "log", 0, None) for kid, pub in log_keys.items()}
         self.heads: dict[str, str] = {}
+        self.consumes: dict[str, tuple[str, set[str], str, str]] = {}
         self.expected_seq = 0
         self.tree = merkle.CompactRange()
         self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
@@ -229,6 +231,29 @@ class _Replay:
                     state.suspected_since = _parse_time(data["suspected_since"])
         except (KeyError, TypeError, ValueError) as err:
             self.fail("event", f"malformed key entry: {err}", seq=seq)
+
+    def transformation(self, seq: int, ev_hash: str, etype: str, canonical: str) -> None:
+        """Layer 3: every output names consume events that exist, name it, and took what it says."""
+        try:
+            body = json.loads(canonical)
+            data, batch = body["data"], body["batch"]
+            if etype == "consume":
+                self.consumes[ev_hash] = (batch, set(data["into"]), data["quantity"], data["unit"])
+                return
+            for i, item in enumerate(data["inputs"]):
+                consumed = self.consumes.get(item["event"])
+                if consumed is None:
+                    reason = f"input {i} names {item['event']}, which is no earlier consume event"
+                elif consumed[0] != item["batch"] or batch not in consumed[1]:
+                    reason = f"input {i}: the consume event is of {consumed[0]} into {sorted(consumed[1])}"
+                elif (consumed[2], consumed[3]) != (item["quantity"], item["unit"]):
+                    reason = f"input {i}: {item['quantity']} {item['unit']} differs from the {consumed[2]} " \
+                             f"{consumed[3]} consumed"
+                else:
+                    continue
+                self.fail("transformation", reason, seq=seq, event_hash=ev_hash, batch=batch)
+        except (KeyError, TypeError, ValueError) as err:
+            self.fail("transformation", f"malformed {etype} body: {err}", seq=seq, event_hash=ev_hash)
 
     def chain(self, seq: int, ev_hash: str, etype: str, batch: str | None, prev: str | None) -> None:
         kind = EVENT_TYPES.get(etype)
@@ -306,8 +331,10 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
                             seq=seq, event_hash=ev_hash, batch=batch)
             replay.expected_seq = seq + 1
             replay.signing_key(seq, ev_hash, batch, etype, org, kid, at)
-            if canonical is not None:
+            if etype in KEY_TYPES and canonical is not None:
                 replay.key_entry(seq, canonical, org)
+            elif canonical is not None:
+                replay.transformation(seq, ev_hash, etype, canonical)
             replay.chain(seq, ev_hash, etype, batch, prev)
             replay.tree.append(leaf_hash)
             report.events += 1
