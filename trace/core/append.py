@@ -28,7 +28,7 @@ from .canonical import canonicalize, parse_json
 from .custody import apply_custody, check_custody, judge
 from .errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
                      NotFoundError, SignatureError)
-from .events import ENVELOPE, EVENT_TYPES, EventBody, new_event_id
+from .events import ENVELOPE, EventBody, event_type, new_event_id
 from .signing import KeySealer, sign_event_hash, unb64, verify_event_signature
 
 CHINA = timezone(timedelta(hours=8))
@@ -354,7 +354,7 @@ def _commit_event(tx: AppendTx, body: EventBody, signature: str, batch: BatchRow
 
 
 def _locked_batch(tx: AppendTx, obj: Mapping[str, Any], actor: Actor) -> BatchRow | None:
-    kind = EVENT_TYPES.get(obj.get("type")) if isinstance(obj.get("type"), str) else None  # type: ignore[arg-type]
+    kind = event_type(obj.get("type"))
     if kind is None:
         raise InvalidEventError(f"unknown event type {obj.get('type')!r}", field="type")
     if kind.batchless:

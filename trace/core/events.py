@@ -58,6 +58,21 @@ def register(kind: EventType) -> EventType:
     return kind
 
 
+_families_loaded = False
+
+
+def event_type(name: Any) -> EventType | None:
+    """The registered type called `name`; the family modules register theirs on first need."""
+    global _families_loaded
+    if not isinstance(name, str):
+        return None
+    if name not in EVENT_TYPES and not _families_loaded:
+        _families_loaded = True
+        from .families import load_all
+        load_all()
+    return EVENT_TYPES.get(name)
+
+
 # ---- data validators -------------------------------------------------------------------
 
 def require_text(data: Mapping[str, Any], name: str, *, max_len: int = 200, optional: bool = False) -> None:
@@ -295,7 +310,7 @@ class EventBody:
                 raise InvalidEventError(f"{name} is required", field=name)
         if obj["v"] != 1 or isinstance(obj["v"], bool):
             raise InvalidEventError("v must be 1", field="v")
-        kind = EVENT_TYPES.get(obj["type"]) if isinstance(obj["type"], str) else None
+        kind = event_type(obj["type"])
         if kind is None:
             raise InvalidEventError(f"unknown event type {obj['type']!r}", field="type")
         for name in ("org",):

@@ -34,7 +34,7 @@ from . import merkle
 from .checkpoint import Checkpoint as SignedCheckpoint
 from .checkpoint import verifier_key
 from .errors import CheckpointError
-from .events import EVENT_TYPES
+from .events import event_type
 from .signing import unb64, verify_event_signature
 
 COLUMNS = ("id", "type", "batch", "org", "key", "prev", "at")
@@ -189,7 +189,7 @@ class _Replay:
         if state is None:
             self.fail("event", f"signed by unknown key {kid}", seq=seq, event_hash=ev_hash, batch=batch)
             return
-        kind = EVENT_TYPES.get(etype)
+        kind = event_type(etype)
         if kind is not None and kind.signed_by_log:
             if state.purpose != "log":
                 self.fail("event", f"{etype} entry must be signed by the log key, not {kid}", seq=seq,
@@ -256,7 +256,7 @@ class _Replay:
             self.fail("transformation", f"malformed {etype} body: {err}", seq=seq, event_hash=ev_hash)
 
     def chain(self, seq: int, ev_hash: str, etype: str, batch: str | None, prev: str | None) -> None:
-        kind = EVENT_TYPES.get(etype)
+        kind = event_type(etype)
         if kind is None:
             self.fail("event", f"unknown event type {etype!r}", seq=seq, event_hash=ev_hash, batch=batch)
             return
