@@ -409,3 +409,34 @@ def test_the_verifier_imports_no_database_or_web_code() -> None:
             "('sqlalchemy', 'sqlmodel', 'flask', 'psycopg') or m.startswith('farmtrace.storage')]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_strings_from_the_bundle_are_shown_escaped_never_as_terminal_control(log: MemoryLog) -> None:
+    doc = log.bundle("rice-0001")
+    doc["subject"] = "\x1b[2J\ud800"
+    doc["log"]["key"] = "\ud800+abcdef12+" + doc["log"]["key"].split("+")[2]
+    doc["batches"][0]["id"] = "rice\n0001"
+    report = verify_bundle(doc)
+    assert {"log_key_invalid", "subject_missing", "wrong_batch"} <= codes(report)
+    for lang in ("zh_CN", "en"):
+        text = render(report, lang)
+        text.encode("utf-8")
+        assert "\x1b" not in text and "\\x1b[2J" in text and "rice\\n0001" in text
+    json.dumps(report.to_json(), ensure_ascii=False).encode("utf-8")
+
+
+def test_the_command_exits_0_1_or_2_with_one_line_for_bad_arguments(log: MemoryLog, tmp_path, capsys) -> None:
+    from farmtrace.verify_offline import main
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(log.bundle("rice-0001"), ensure_ascii=False), encoding="utf-8")
+    bad.write_bytes(b"{not json")
+    assert main([str(good), "--lang", "en", "--log-key", log.vkey]) == 0
+    assert "Verdict: everything verifies" in capsys.readouterr().out
+    assert main([str(bad), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["failures"][0]["code"] == "not_json"
+    for args in ([str(tmp_path / "missing.json")], [str(tmp_path)], [str(good), "--lang", "fr"],
+                 [str(good), "--log-key", "not-a-key"], []):
+        with pytest.raises(SystemExit) as exited:
+            main(args)
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and err.startswith("verify-offline: ") and err.count("\n") == 1, err

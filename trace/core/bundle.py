@@ -21,9 +21,9 @@ hash, batch and log index, and a message in zh_CN and en). It checks, in layers:
 3. key entries: hash, canonical body, signed by the log key; they say which org key was valid
    between which log positions (valid after its key_added, until a key_revoked or a key_added
    that replaces it);
-4. events: hash = SHA-256 of the canonical text, the body parses (EventBody.parse, with every
-   product family's event types loaded), the
-   signature verifies with its key, and the key was the org's and valid at the event's index;
+4. events: hash = SHA-256 of the canonical text, the body parses (EventBody.parse, every product
+   family's event types loaded), the signature verifies with its key, and the key was the org's
+   and valid at the event's index;
 5. chains: each batch's events link by prev from its first event to its head: no gap, no fork;
 6. proofs: every entry's inclusion proof leads to the checkpoint's root.
 What a bundle cannot show: that no later key_revoked or later event exists outside it. Only the

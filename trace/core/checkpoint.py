@@ -105,6 +105,10 @@ def parse_verifier_key(text: str) -> tuple[str, bytes, bytes]:
     Raises:
         CheckpointError: malformed, not Ed25519, or the key ID does not match name and key.
     """
+    try:
+        text.encode("utf-8")
+    except (UnicodeEncodeError, AttributeError) as err:
+        raise CheckpointError("a verifier key must be valid UTF-8 text", field="vkey") from err
     name, plus1, rest = text.partition("+")
     hash_hex, plus2, key_b64 = rest.partition("+")
     if not (plus1 and plus2):

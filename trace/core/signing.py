@@ -45,8 +45,10 @@ def unb64(text: str, *, length: int | None = None) -> bytes:
     """Strict standard base64 (padded); raise ValueError on anything else."""
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as err:
+    except (binascii.Error, UnicodeEncodeError, AttributeError) as err:
         raise ValueError("not valid base64") from err
+    if base64.b64encode(data).decode("ascii") != text:
+        raise ValueError("not canonical base64 (stray bits or padding)")
     if length is not None and len(data) != length:
         raise ValueError(f"expected {length} bytes, got {len(data)}")
     return data
