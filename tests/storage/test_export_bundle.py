@@ -211,3 +211,21 @@ def test_any_flipped_byte_is_refused_and_named_or_changes_nothing(ledger: Ledger
               f"{len(crashes)} crashes; first failure by code: {dict(sorted(by_code.items(), key=lambda kv: -kv[1]))}")
     assert crashes == [], f"seed {C4_SEED}: {crashes[:5]}"
     assert rejected + accepted == C4_MUTANTS
+
+
+def test_a_bundle_carries_the_whole_lineage_back_to_the_farms(ledger, make_org, make_batch) -> None:
+    from farmtrace.core.append import Actor
+    from farmtrace.core.bundle import verify_bundle
+    from farmtrace.core.exports.bundle import make_bundle
+    from farmtrace.core.lineage import transform
+    farm = make_org()
+    a, b = make_batch(farm, quantity="10", unit="KGM"), make_batch(farm, quantity="20", unit="KGM")
+    transform(ledger, [{"batch": a, "quantity": "10"}, {"batch": b, "quantity": "20"}],
+              [{"batch": "mix-1", "product": "混合米", "lot": "MIX1", "family": "produce", "quantity": "30",
+                "unit": "KGM"}], actor=Actor(org=farm), process="mixing")
+    doc = make_bundle(ledger, "mix-1")
+    assert [x["id"] for x in doc["batches"]] == ["mix-1", *sorted([a, b])]
+    assert verify_bundle(doc).ok
+    doc["batches"] = doc["batches"][:2]  # drop one input's chain
+    report = verify_bundle(doc)
+    assert not report.ok and any(f.code == "input_missing" for f in report.failures)

@@ -111,6 +111,9 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
                     "log index {seq} is not after the previous event's index {before}"),
     "head_mismatch": ("chain", "链头 {head} 不是最后一个事件的哈希 {last}",
                       "the head {head} is not the last event's hash {last}"),
+    "input_missing": ("chain", "加工输入 {i}（批次 {input}）的消耗事件 {event} 不在本包中，或与之不符",
+                      "transformation input {i} (batch {input}): its consume event {event} is not in the bundle "
+                      "or does not match"),
     "proof_invalid": ("proof", "包含证明未通过：{detail}", "the inclusion proof does not verify: {detail}"),
     "suspected_compromise": ("key", "密钥 {key} 自 {since} 起疑似泄露，此事件在那之后签名，需复核",
                              "signed by key {key} after its suspected compromise ({since}); review"),
@@ -534,6 +537,22 @@ def _check_chain(v: _Verifier, batch: str, head: str | None, entries: list[_Entr
                last=last_hash)
 
 
+def _check_inputs(v: _Verifier, entries: list[_Entry]) -> None:
+    """Lineage: each transformation's inputs are consume events in the bundle that name its output."""
+    consumes = {entry.hash: entry.body for entry in entries
+                if entry.body is not None and entry.body.type == "consume"}
+    for entry in entries:
+        body = entry.body
+        if body is None or body.type != "transform":
+            continue
+        for i, item in enumerate(body.data.get("inputs", [])):
+            consumed = consumes.get(str(item.get("event")))
+            if consumed is None or consumed.batch != item.get("batch") or body.batch not in consumed.data.get(
+                    "into", []) or consumed.data.get("quantity") != item.get("quantity"):
+                v.fail("input_missing", entry=entry, i=i, input=_safe(str(item.get("batch"))),
+                       event=_safe(str(item.get("event"))))
+
+
 def _check_proofs(v: _Verifier, checkpoint: Checkpoint | None, entries: list[_Entry]) -> None:
     """Layer 6: every entry's inclusion proof leads from its leaf at `seq` to the checkpoint's root."""
     counts = v.report.counts
@@ -615,6 +634,7 @@ def verify_bundle(doc: Mapping[str, Any] | bytes | str, *, trusted_log_key: str 
                 _check_signer(v, entry, keys, log_public)
     for batch, head, entries in batches:
         _check_chain(v, batch, head, entries)
+    _check_inputs(v, [entry for _, _, entries in batches for entry in entries])
     if subject is not None and batches and subject not in {b for b, _, _ in batches}:
         v.fail("subject_missing", where="subject", subject=subject)
 

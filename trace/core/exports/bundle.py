@@ -49,12 +49,8 @@ def make_bundle(ledger: Ledger, batch_id: str) -> dict[str, Any]:
 
 
 def _lineage(uow: UnitOfWork, batch_id: str) -> list[str]:
-    """The batches whose chains the bundle carries, the subject first.
-
-    Today a lineage is the batch's own chain; transformations (issue "The four product families")
-    add their input batches here, back to the farms.
-    """
-    return [batch_id]
+    """The batches whose chains the bundle carries: the subject first, then every ancestor back to the farms."""
+    return [batch_id, *sorted(uow.ancestors([batch_id]))]
 
 
 def _concerns(entry: Event, signers: set[str]) -> bool:
