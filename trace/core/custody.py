@@ -182,7 +182,11 @@ def _proposal(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: Acto
         batch.id, batch.family, batch.product, batch.lot, batch.org_id,
         None if batch.quantity is None else Decimal(batch.quantity), batch.unit, batch.status)
     history: Sequence[Mapping[str, Any]] = () if state is None else tx.history(batch.id)  # type: ignore[union-attr]
-    inputs = {str(i["batch"]): tx.history(str(i["batch"])) for i in body.data.get("inputs", [])} \
-        if body.type == "transform" else {}
+    if body.type == "transform":
+        inputs = {str(i["batch"]): tx.history(str(i["batch"])) for i in body.data.get("inputs", [])}
+    elif body.kind.genesis and isinstance(body.data.get("plot"), str) and tx.batch(str(body.data["plot"])):
+        inputs = {str(body.data["plot"]): tx.history(str(body.data["plot"]))}  # a harvest sees its plot's records
+    else:
+        inputs = {}
     return Proposal(type=body.type, data=body.data, at=datetime.fromisoformat(body.at.replace("Z", "+00:00")),
                     org=actor.org, org_kind=tx.org_kind(actor.org) or "", batch=state, history=history, inputs=inputs)

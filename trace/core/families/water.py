@@ -56,7 +56,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import InvalidEventError
-from ..events import EventType, register, require_decimal, require_text, validate_new_batch
+from ..events import DECIMAL, EventType, register, require_decimal, require_text, validate_new_batch
 from . import Proposal, Rule, Threshold, decimal, threshold_for
 
 FAMILY = "water"
@@ -95,8 +95,10 @@ def _source_registered(data: Mapping[str, Any]) -> None:
     indicators = data.get("indicators", {})
     if not isinstance(indicators, dict):
         raise InvalidEventError("data.indicators must map analyte to a decimal string", field="data.indicators")
-    for name in indicators:
-        require_decimal(indicators, name)
+    for name, value in indicators.items():
+        if not isinstance(value, str) or not DECIMAL.match(value) or value.startswith("-"):
+            raise InvalidEventError(f"data.indicators.{name} must be a decimal string in mg/L, got {value!r}",
+                                    field=f"data.indicators.{name}")
 
 
 EVENT_TYPES = (
@@ -141,7 +143,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
       for analyte, limit in (("lithium", "0.20"), ("strontium", "0.20"), ("zinc", "0.20"),
                              ("metasilicic_acid", "25.0"), ("selenium", "0.01"), ("free_co2", "250"),
                              ("tds", "1000"))),
-    # Sr 0.20–0.40 and H₂SiO₃ 25.0–30.0 qualify only from a source at ≥ 25 °C; above these, at any temperature
+    # Sr 0.20–0.40 and H₂SiO₃ 25.0–30.0 qualify only from a source at ≥ 25 °C; above these at any
+    # temperature
     _row("water.mineral_indicator_any_temp", "strontium", "mineral_water", ">=", "0.40", "mg/L", _GB8537, "unverified"),
     _row("water.mineral_indicator_any_temp", "metasilicic_acid", "mineral_water", ">=", "30.0", "mg/L", _GB8537,
          "unverified"),
@@ -393,7 +396,8 @@ def _check_fill_volume(p: Proposal) -> str | None:
         return None  # aggregation (bottle -> case -> pallet), not filling
     size, count = decimal(p.data.get("size_ml")), decimal(p.data.get("count"))
     if size is None or count is None or size <= 0 or count <= 0 or count != count.to_integral_value():
-        return 'farmtrace rule (domain.md §5.1): filling records data.size_ml and a whole data.count, e.g. "550", "24000"'
+        return ('farmtrace rule (domain.md §5.1): filling records data.size_ml and a whole data.count, '
+                'e.g. "550", "24000"')
     if p.batch is None or p.batch.quantity is None:
         return None
     fills = [_data(b) for b in p.earlier("packed") if "size_ml" in _data(b)] + [p.data]
