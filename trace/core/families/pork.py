@@ -12,30 +12,31 @@ Generic types judged here: ship, receive, sell, packed, transform (process "slau
 | other), test, inspected, temperature_logged, stored.
 
 Hard rules (the event is refused; the message cites the standard and its edition):
-- pork-ear-tag: tags unique, one per head, county part a GB/T 2260 code; a certificate covers only
+- pork.ear_tag: tags unique, one per head, county part a GB/T 2260 code; a certificate covers only
   tags of the batch (畜禽标识和养殖档案管理办法 2006).
-- pork-banned-additive: no β-agonist in `fed` additives (农业农村部公告第250号 2019).
-- pork-quarantine-certificate: live pigs are shipped only with a `quarantined` certificate issued
+- pork.banned_additive: no β-agonist in `fed` additives (农业农村部公告第250号 2019).
+- pork.quarantine_certificate: live pigs are shipped only with a `quarantined` certificate issued
   since they last arrived, covering the head shipped (动物检疫管理办法 2022).
-- pork-commitment-certificate: from 2026-02-01 a producer's ship of live pigs, a receive of live
-  pigs, and a mix of ≥ 2 live lots carry a 承诺达标合格证 number (农业农村部令2025年第4号).
-- pork-withdrawal: last treatment end + withdrawal days (at least the 农业部公告第278号 2003 period
+- pork.commitment_certificate: from 2026-02-01 a producer's ship of live pigs, a receive of live
+  pigs, and a mix of ≥ 2 live lots carry a 承诺达标合格证 number as data.certificate_no, the key
+  produce uses (农业农村部令2025年第4号).
+- pork.withdrawal: last treatment end + withdrawal days (at least the 农业部公告第278号 2003 period
   for listed drugs) must not fall after a ship of live pigs or their slaughter.
-- pork-slaughter-entry: every pig lot slaughtered has a certificate covering its head (生猪屠宰管理条例 2021).
-- pork-slaughter-balance: Σ hot carcass kg < Σ live weight; pork-cutting-balance: cuts kg ≤ input kg.
-- pork-asf-negative: no product of a slaughter batch is shipped, sold or packed before a negative
+- pork.slaughter_entry: every pig lot slaughtered has a certificate covering its head (生猪屠宰管理条例 2021).
+- pork.slaughter_balance: Σ hot carcass kg < Σ live weight; pork.cutting_balance: cuts kg ≤ input kg.
+- pork.asf_negative: no product of a slaughter batch is shipped, sold or packed before a negative
   ASF PCR result, and never after a positive one (农业农村部公告第119号 2019).
-- pork-beta-agonist: a detected clenbuterol / ractopamine / salbutamol stops shipping, selling,
+- pork.beta_agonist: a detected clenbuterol / ractopamine / salbutamol stops shipping, selling,
   packing and slaughter (农业农村部公告第250号 2019).
-- pork-residue-limits: a failing lead / cadmium / TVB-N result stops them too (GB 2762-2022, GB 2707-2016).
-- pork-two-certificates: meat leaves (ship, sell) only with "两证两章": an `inspected` event carrying
+- pork.residue_limits: a failing lead / cadmium / TVB-N result stops them too (GB 2762-2022, GB 2707-2016).
+- pork.two_certificates: meat leaves (ship, sell) only with "两证两章": an `inspected` event carrying
   the quarantine certificate and the meat-quality certificate numbers (生猪屠宰管理条例 2021).
-- pork-chilled-excursion: meat whose readings stayed above 8 °C for more than 2 h is not shipped,
+- pork.chilled_excursion: meat whose readings stayed above 8 °C for more than 2 h is not shipped,
   sold or packed (our rule; GB/T 24616-2019 puts chilled food below 8 °C).
 Soft rules (a warning the regulator sees):
-- pork-chilled-reading: a chilled reading above 4 °C (our rule, industry practice 0–4 °C).
-- pork-frozen-reading: a frozen reading above −18 °C (GB/T 24616-2019).
-- pork-cutting-room: a cutting-room air reading above 12 °C (GB 12694-2016).
+- pork.chilled_reading: a chilled reading above 4 °C (our rule, industry practice 0–4 °C).
+- pork.frozen_reading: a frozen reading above −18 °C (GB/T 24616-2019).
+- pork.cutting_room: a cutting-room air reading above 12 °C (GB 12694-2016).
 
 Evidence across a transformation. The engine gives a rule the histories of a transformation's
 direct inputs only, so a slaughter or cutting `transform` may carry its inputs' evidence forward:
@@ -94,43 +95,44 @@ QUARANTINE = "动物检疫管理办法 (2022)"
 SLAUGHTER_RULES = "生猪屠宰管理条例 (2021)"
 WITHDRAWAL = "农业部公告第278号 (2003)"
 OURS = "farmtrace rule (domain.md §3)"
+OUR_RULES_FROM = date(2000, 1, 1)  # our own rules apply to every event in the ledger
 
 # ---- thresholds (domain.md §3.2); rows are picked by the date of the event they judge ------------------
 
 THRESHOLDS: tuple[Threshold, ...] = (
     # lab results: for "not_detected", `limit` is the highest LOD the lab may report (None: any)
-    Threshold("pork-asf-negative", "asfv", "pig", "not_detected", None, None, "Ct", ASF,
+    Threshold("pork.asf_negative", "asfv", "pig", "not_detected", None, None, "Ct", ASF,
               date(2019, 2, 1), status="confirmed"),
-    *(Threshold("pork-beta-agonist", name, "pork", "not_detected", Decimal("0.5"), None, "µg/kg", BANNED,
+    *(Threshold("pork.beta_agonist", name, "pork", "not_detected", Decimal("0.5"), None, "µg/kg", BANNED,
                 date(2019, 12, 27), status="unverified") for name in BETA_AGONISTS),
-    Threshold("pork-residue-limits", "lead", "pork", "<=", Decimal("0.2"), None, "mg/kg", "GB 2762-2022",
+    Threshold("pork.residue_limits", "lead", "pork", "<=", Decimal("0.2"), None, "mg/kg", "GB 2762-2022",
               date(2023, 6, 30), status="confirmed"),
-    Threshold("pork-residue-limits", "cadmium", "pork", "<=", Decimal("0.1"), None, "mg/kg", "GB 2762-2022",
+    Threshold("pork.residue_limits", "cadmium", "pork", "<=", Decimal("0.1"), None, "mg/kg", "GB 2762-2022",
               date(2023, 6, 30), status="unverified"),
-    Threshold("pork-residue-limits", "tvb-n", "pork", "<=", Decimal("15"), None, "mg/100 g", "GB 2707-2016",
+    Threshold("pork.residue_limits", "tvb-n", "pork", "<=", Decimal("15"), None, "mg/100 g", "GB 2707-2016",
               date(2017, 6, 23), status="unverified"),
     # withdrawal periods (休药期) the declared withdrawal_days may not undercut
-    Threshold("pork-withdrawal", "乙酰甲喹片", "pig", ">=", Decimal("35"), None, "d", WITHDRAWAL,
+    Threshold("pork.withdrawal", "乙酰甲喹片", "pig", ">=", Decimal("35"), None, "d", WITHDRAWAL,
               date(2003, 5, 22), status="confirmed"),
-    Threshold("pork-withdrawal", "土霉素注射液", "pig", ">=", Decimal("28"), None, "d", WITHDRAWAL,
+    Threshold("pork.withdrawal", "土霉素注射液", "pig", ">=", Decimal("28"), None, "d", WITHDRAWAL,
               date(2003, 5, 22), status="confirmed"),
-    Threshold("pork-withdrawal", "土霉素片", "pig", ">=", Decimal("7"), None, "d", WITHDRAWAL,
+    Threshold("pork.withdrawal", "土霉素片", "pig", ">=", Decimal("7"), None, "d", WITHDRAWAL,
               date(2003, 5, 22), status="confirmed"),
-    # cold chain
-    Threshold("pork-chilled-reading", "temperature", "chilled", "<=", Decimal("4"), None, "CEL",
-              "farmtrace rule (industry practice 0–4 °C)", date(2020, 1, 1), status="unverified"),
-    Threshold("pork-chilled-excursion", "temperature", "chilled", "<=", Decimal("8"), None, "CEL",
-              "GB/T 24616-2019", date(2020, 1, 1), status="confirmed"),
-    Threshold("pork-chilled-excursion", "duration", "chilled", "<=", Decimal("2"), None, "h",
-              "farmtrace rule", date(2020, 1, 1), status="unverified"),
-    Threshold("pork-frozen-reading", "temperature", "frozen", "<=", Decimal("-18"), None, "CEL",
-              "GB/T 24616-2019", date(2020, 1, 1), status="confirmed"),
-    Threshold("pork-cutting-room", "temperature", "cutting_room", "<=", Decimal("12"), None, "CEL",
+    # cold chain (GB/T 24616-2019's in-force date is unverified: its limits are applied to the whole ledger)
+    Threshold("pork.chilled_reading", "temperature", "chilled", "<=", Decimal("4"), None, "CEL",
+              "farmtrace rule (industry practice 0–4 °C)", OUR_RULES_FROM, status="unverified"),
+    Threshold("pork.chilled_excursion", "temperature", "chilled", "<=", Decimal("8"), None, "CEL",
+              "GB/T 24616-2019", OUR_RULES_FROM, status="confirmed"),
+    Threshold("pork.chilled_excursion", "duration", "chilled", "<=", Decimal("2"), None, "h",
+              "farmtrace rule", OUR_RULES_FROM, status="unverified"),
+    Threshold("pork.frozen_reading", "temperature", "frozen", "<=", Decimal("-18"), None, "CEL",
+              "GB/T 24616-2019", OUR_RULES_FROM, status="confirmed"),
+    Threshold("pork.cutting_room", "temperature", "cutting_room", "<=", Decimal("12"), None, "CEL",
               "GB 12694-2016", date(2017, 12, 23), status="unverified"),
-    Threshold("pork-carcass-core", "temperature", "carcass_core", "<=", Decimal("7"), None, "CEL",
+    Threshold("pork.carcass_core", "temperature", "carcass_core", "<=", Decimal("7"), None, "CEL",
               "GB 12694-2016", date(2017, 12, 23), status="unverified"),  # data only: chilling is not judged yet
 )
-LAB_RULES = frozenset({"pork-asf-negative", "pork-beta-agonist", "pork-residue-limits"})
+LAB_RULES = frozenset({"pork.asf_negative", "pork.beta_agonist", "pork.residue_limits"})
 
 
 # ---- validators of this family's event types ---------------------------------------------------------
@@ -408,9 +410,9 @@ def _verdicts(bodies: Iterable[Body], analytes: Iterable[str]) -> list[tuple[str
     out = []
     for body in _of(bodies, "test"):
         data = _data(body)
-        if analyte_of(data) in wanted:
-            when = _when(body)
-            verdict, message = judge_test(data, when.date() if when else date.today())
+        when = _when(body)
+        if analyte_of(data) in wanted and when is not None:  # the envelope always has `at`; rules stay deterministic
+            verdict, message = judge_test(data, when.date())
             out.append((verdict, message or "", body))
     return out
 
@@ -470,21 +472,21 @@ def _quarantine_certificate(p: Proposal) -> str | None:
 def _commitment_certificate(p: Proposal) -> str | None:
     if p.at.date() < COMMITMENT_FROM:
         return None
-    number = p.data.get("commitment_certificate")
+    number = p.data.get("certificate_no")
     has_number = isinstance(number, str) and number.strip() != ""
     if p.type == "transform":
         if p.data.get("unit") == "head" and len(p.data.get("inputs", []) or []) >= 2 and not has_number:
-            return f"{COMMITMENT}: mixing live lots issues a new 承诺达标合格证; record data.commitment_certificate"
+            return f"{COMMITMENT}: mixing live lots issues a new 承诺达标合格证; record data.certificate_no"
         return None
     if p.batch is None or not _is_live(p.history, _unit(p)):
         return None
     if p.type == "ship" and p.org_kind == "producer" and not has_number:
-        return f"{COMMITMENT}: a producer ships live pigs with a 承诺达标合格证 per lot; record data.commitment_certificate"
+        return f"{COMMITMENT}: a producer ships live pigs with a 承诺达标合格证 per lot; record data.certificate_no"
     if p.type == "receive":
         if not has_number:
-            return f"{COMMITMENT}: the purchaser records the collected 承诺达标合格证; record data.commitment_certificate"
+            return f"{COMMITMENT}: the purchaser records the collected 承诺达标合格证; record data.certificate_no"
         ships = _of(p.history, "ship")
-        issued = _data(ships[-1]).get("commitment_certificate") if ships else None
+        issued = _data(ships[-1]).get("certificate_no") if ships else None
         if isinstance(issued, str) and issued != number:
             return f"{COMMITMENT}: received certificate {number} is not the one shipped ({issued})"
     return None
@@ -497,9 +499,9 @@ def _row(rule_id: str, analyte: str, on: date) -> Threshold | None:
 def _withdrawal_days(treatment: Mapping[str, Any], on: date) -> tuple[int, str]:
     """The withdrawal period to apply: the declared one, or the listed one when that is longer."""
     declared = int(str(treatment.get("withdrawal_days", "0")))
-    listed = _row("pork-withdrawal", str(treatment.get("drug", "")).strip(), on)
+    listed = _row("pork.withdrawal", str(treatment.get("drug", "")).strip(), on)
     if listed is not None and listed.limit is not None and int(listed.limit) > declared:
-        return int(listed.limit), f"{listed.standard} period for {treatment.get('drug')}"
+        return int(listed.limit), f"the listed period for {treatment.get('drug')}"
     return declared, "declared withdrawal"
 
 
@@ -539,7 +541,7 @@ def _slaughter_entry(p: Proposal) -> str | None:
             continue
         certificate = _certificate_for(bodies, since_last_receive=False)
         if certificate is None:
-            return f"{SLAUGHTER_RULES}: pigs of {batch} have no 动物检疫合格证明 (`quarantined`); refuse them"
+            return f"{SLAUGHTER_RULES}: input {batch} has no 动物检疫合格证明 (`quarantined`); refuse the pigs"
         head, (taken, _) = decimal(_data(certificate).get("head")), _input_quantity(p, batch)
         if head is not None and taken is not None and taken > head:
             return (f"{SLAUGHTER_RULES}: certificate {_data(certificate).get('certificate_no')} covers {head} head "
@@ -615,7 +617,7 @@ def _asf_negative(p: Proposal) -> str | None:
         for batch, bodies in p.inputs.items():
             positives = _asf_reports(bodies)[1]
             if positives:
-                return f"{ASF}: input {batch} has a positive ASF result: {positives[0]}"
+                return f"{positives[0]}: input {batch} may not be slaughtered or processed"
         cited = p.data.get("asf_reports")
         if cited is None:
             return None
@@ -637,7 +639,7 @@ def _asf_negative(p: Proposal) -> str | None:
         cleared |= more[0]
         positives += more[1]
     if positives:
-        return f"{ASF}: {positives[0]}; no product of this slaughter batch may leave"
+        return f"{positives[0]}; no product of this slaughter batch may leave"
     if not cleared:
         return (f"{ASF}: no product of a slaughter batch leaves before a negative ASF PCR result; none is on record "
                 "for this lot (record it here, or cite it in the transformation as data.asf_reports)")
@@ -726,7 +728,7 @@ def _chilled_excursion(p: Proposal) -> str | None:
     if not _is_meat(p):
         return None
     on = p.at.date()
-    limit, hours = _row("pork-chilled-excursion", "temperature", on), _row("pork-chilled-excursion", "duration", on)
+    limit, hours = _row("pork.chilled_excursion", "temperature", on), _row("pork.chilled_excursion", "duration", on)
     if limit is None or limit.limit is None or hours is None or hours.limit is None:
         return None
     span = timedelta(hours=float(hours.limit))
@@ -745,21 +747,21 @@ def _chilled_excursion(p: Proposal) -> str | None:
 
 
 HARD_RULES: tuple[Rule, ...] = (
-    Rule("pork-ear-tag", frozenset({"animal_tagged", "quarantined"}), _ear_tags, "data.tags", TAGS),
-    Rule("pork-banned-additive", frozenset({"fed"}), _banned_additive, "data.additives", BANNED),
-    Rule("pork-quarantine-certificate", frozenset({"ship"}), _quarantine_certificate, "data.quantity", QUARANTINE),
-    Rule("pork-commitment-certificate", frozenset({"ship", "receive", "transform"}), _commitment_certificate,
-         "data.commitment_certificate", COMMITMENT),
-    Rule("pork-withdrawal", frozenset({"ship", "transform"}), _withdrawal, "at", WITHDRAWAL),
-    Rule("pork-slaughter-entry", frozenset({"transform"}), _slaughter_entry, "data.inputs", SLAUGHTER_RULES),
-    Rule("pork-slaughter-balance", frozenset({"transform"}), _slaughter_balance, "data.quantity", SLAUGHTER_RULES),
-    Rule("pork-cutting-balance", frozenset({"transform"}), _cutting_balance, "data.quantity", OURS),
-    Rule("pork-asf-negative", frozenset({"ship", "sell", "packed", "transform"}), _asf_negative, None, ASF),
-    Rule("pork-beta-agonist", frozenset({"ship", "sell", "packed", "transform"}), _beta_agonist, None, BANNED),
-    Rule("pork-residue-limits", frozenset({"ship", "sell", "packed", "transform"}), _residue_limits, None,
+    Rule("pork.ear_tag", frozenset({"animal_tagged", "quarantined"}), _ear_tags, "data.tags", TAGS),
+    Rule("pork.banned_additive", frozenset({"fed"}), _banned_additive, "data.additives", BANNED),
+    Rule("pork.quarantine_certificate", frozenset({"ship"}), _quarantine_certificate, "data.quantity", QUARANTINE),
+    Rule("pork.commitment_certificate", frozenset({"ship", "receive", "transform"}), _commitment_certificate,
+         "data.certificate_no", COMMITMENT),
+    Rule("pork.withdrawal", frozenset({"ship", "transform"}), _withdrawal, "at", WITHDRAWAL),
+    Rule("pork.slaughter_entry", frozenset({"transform"}), _slaughter_entry, "data.inputs", SLAUGHTER_RULES),
+    Rule("pork.slaughter_balance", frozenset({"transform"}), _slaughter_balance, "data.quantity", SLAUGHTER_RULES),
+    Rule("pork.cutting_balance", frozenset({"transform"}), _cutting_balance, "data.quantity", OURS),
+    Rule("pork.asf_negative", frozenset({"ship", "sell", "packed", "transform"}), _asf_negative, None, ASF),
+    Rule("pork.beta_agonist", frozenset({"ship", "sell", "packed", "transform"}), _beta_agonist, None, BANNED),
+    Rule("pork.residue_limits", frozenset({"ship", "sell", "packed", "transform"}), _residue_limits, None,
          "GB 2762-2022; GB 2707-2016"),
-    Rule("pork-two-certificates", frozenset({"ship", "sell", "transform"}), _two_certificates, None, SLAUGHTER_RULES),
-    Rule("pork-chilled-excursion", frozenset({"ship", "sell", "packed"}), _chilled_excursion, None, "GB/T 24616-2019"),
+    Rule("pork.two_certificates", frozenset({"ship", "sell", "transform"}), _two_certificates, None, SLAUGHTER_RULES),
+    Rule("pork.chilled_excursion", frozenset({"ship", "sell", "packed"}), _chilled_excursion, None, "GB/T 24616-2019"),
 )
 
 
@@ -781,20 +783,20 @@ def _reading_over(p: Proposal, rule_id: str, regime: str | None, location: str |
 
 
 def _chilled_reading(p: Proposal) -> str | None:
-    return _reading_over(p, "pork-chilled-reading", "chilled", None, "chilled pork")
+    return _reading_over(p, "pork.chilled_reading", "chilled", None, "chilled pork")
 
 
 def _frozen_reading(p: Proposal) -> str | None:
-    return _reading_over(p, "pork-frozen-reading", "frozen", None, "frozen pork")
+    return _reading_over(p, "pork.frozen_reading", "frozen", None, "frozen pork")
 
 
 def _cutting_room(p: Proposal) -> str | None:
-    return _reading_over(p, "pork-cutting-room", None, "cutting_room", "cutting room")
+    return _reading_over(p, "pork.cutting_room", None, "cutting_room", "cutting room")
 
 
 READINGS = frozenset({"temperature_logged", "stored"})
 SOFT_RULES: tuple[Rule, ...] = (
-    Rule("pork-chilled-reading", READINGS, _chilled_reading, "data.value", "farmtrace rule"),
-    Rule("pork-frozen-reading", READINGS, _frozen_reading, "data.value", "GB/T 24616-2019"),
-    Rule("pork-cutting-room", READINGS, _cutting_room, "data.value", "GB 12694-2016"),
+    Rule("pork.chilled_reading", READINGS, _chilled_reading, "data.value", "farmtrace rule"),
+    Rule("pork.frozen_reading", READINGS, _frozen_reading, "data.value", "GB/T 24616-2019"),
+    Rule("pork.cutting_room", READINGS, _cutting_room, "data.value", "GB 12694-2016"),
 )
