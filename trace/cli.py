@@ -71,11 +71,32 @@ def migrate() -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Load the demo data set into an empty database."""
-    from farmtrace.demo import load_demo
+@click.option("--scale", type=click.IntRange(1, 10**8), default=None,
+              help="Grow the log with randomised chains until it holds at least this many events.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed for --scale (deterministic).")
+def demo(scale: int | None, seed: int) -> None:
+    """Load the demo data set into an empty database, or grow any database to --scale events."""
+    import time
+
+    from farmtrace.demo import grow, load_demo
     ledger = _ledger(migrate=True)
-    click.echo("demo data loaded" if load_demo(ledger) else "database not empty: nothing written")
+    if scale is None:
+        click.echo("demo data loaded" if load_demo(ledger) else "database not empty: nothing written")
+        return
+    ledger.checkpoint_interval = 30.0
+    start = time.perf_counter()
+    with ledger.uow() as uow:
+        before = uow.log_size()
+
+    def progress(size: int) -> None:
+        rate = (size - before) / max(time.perf_counter() - start, 1e-9)
+        click.echo(f"  … {size:,} events ({rate:,.0f}/s)", err=True)
+    size = grow(ledger, scale, seed=seed, progress=progress)
+    elapsed = time.perf_counter() - start
+    from farmtrace.core.log import make_checkpoint
+    make_checkpoint(ledger, force=True)
+    click.echo(f"log holds {size:,} events; wrote {size - before:,} in {elapsed:.1f} s "
+               f"({(size - before) / max(elapsed, 1e-9):,.0f} events/s)")
 
 
 @main.group()

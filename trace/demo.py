@@ -1,73 +1,299 @@
-"""A small Bazhong demo data set: a few orgs per product family, their batches and steps.
+"""Demo data: a realistic Bazhong (巴中) supply network, small by default, or grown to any size.
 
-`load_demo(ledger)` writes it only into an empty ledger (no batches yet). Users get the password
-`bazhong-demo-2026` (printed by scripts/serve); change it before any real use.
+`load_demo(ledger)` writes, into an empty ledger, the orgs of every family, their users, and one
+or two complete chains per family from origin to retail — with lab results signed by the lab, a
+few soft-rule warnings and one recall. `grow(ledger, events, seed)` repeats randomised chains
+until the log holds at least `events` entries (deterministic for a seed); `farmtrace demo
+--scale N` calls it. Each chain is written in one transaction, as a batch append would be.
+
+Users share the password DEMO_PASSWORD (printed by scripts/serve); change it before real use.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from farmtrace.core.append import Actor
+from farmtrace.core.append import Actor, AppendTx, StoredEvent, append_custodial
 from farmtrace.core.ledger import Ledger
 
 DEMO_PASSWORD = "bazhong-demo-2026"
+CHINA = timezone(timedelta(hours=8))
 
 ORGS: list[dict[str, Any]] = [
     {"org_id": "nanjiang-se-rice", "name": "南江县富硒稻米专业合作社", "kind": "producer", "family": "produce", "county": "511922"},
+    {"org_id": "enyang-rice-mill", "name": "恩阳区粮油加工厂", "kind": "processor", "family": "produce", "county": "511903"},
     {"org_id": "yunding-tea", "name": "巴中云顶茶业有限公司", "kind": "producer", "family": "produce", "county": "511922"},
     {"org_id": "qingyu-pig-farm", "name": "通江县青峪猪生态养殖场", "kind": "producer", "family": "pork", "county": "511921"},
     {"org_id": "bazhong-meat-park", "name": "巴中西部肉类食品加工园屠宰厂", "kind": "processor", "family": "pork", "county": "511902"},
     {"org_id": "pingchang-distillery", "name": "平昌白酒工业园酿酒厂", "kind": "processor", "family": "baijiu", "county": "511923"},
     {"org_id": "guangwu-spring", "name": "光雾山矿泉水有限公司", "kind": "processor", "family": "water", "county": "511922"},
+    {"org_id": "bashan-coldchain", "name": "巴山冷链物流有限公司", "kind": "carrier", "family": None, "county": "511902"},
     {"org_id": "bazhou-market", "name": "巴州区巴食巴适超市", "kind": "retailer", "family": None, "county": "511902"},
+    {"org_id": "pingchang-shop", "name": "平昌县江口镇副食店", "kind": "retailer", "family": None, "county": "511923"},
+    {"org_id": "bazhong-testing", "name": "巴中市农产品质量安全检测中心", "kind": "lab", "family": None, "county": "511902"},
     {"org_id": "bazhong-samr", "name": "巴中市市场监督管理局", "kind": "regulator", "family": None, "county": "511902"},
 ]
 
-USERS = [("rice", "nanjiang-se-rice", "producer"), ("tea", "yunding-tea", "producer"),
-         ("pigfarm", "qingyu-pig-farm", "producer"), ("meat", "bazhong-meat-park", "producer"),
-         ("distillery", "pingchang-distillery", "producer"), ("water", "guangwu-spring", "producer"),
-         ("shop", "bazhou-market", "producer"), ("regulator", "bazhong-samr", "regulator"),
+USERS = [("rice", "nanjiang-se-rice", "producer"), ("mill", "enyang-rice-mill", "producer"),
+         ("tea", "yunding-tea", "producer"), ("pigfarm", "qingyu-pig-farm", "producer"),
+         ("meat", "bazhong-meat-park", "producer"), ("distillery", "pingchang-distillery", "producer"),
+         ("water", "guangwu-spring", "producer"), ("shop", "bazhou-market", "producer"),
+         ("lab", "bazhong-testing", "producer"), ("regulator", "bazhong-samr", "regulator"),
          ("admin", "bazhong-samr", "admin")]
 
-# (org, batch id, create data, [(at, step data), ...])
-BATCHES: list[tuple[str, str, dict[str, Any], list[tuple[str, dict[str, Any]]]]] = [
-    ("nanjiang-se-rice", "rice-2026-nj01",
-     {"product": "南江富硒大米", "lot": "NJSE-2026-01", "family": "produce", "quantity": "12000", "unit": "KGM",
-      "place": "南江县 长赤镇 富硒稻田 3号地块", "crop": "水稻"},
-     [("2026-04-20T09:00:00+08:00", {"step": "planted", "plot": "CC-03", "area": "48", "area_unit": "mu"}),
-      ("2026-07-02T10:30:00+08:00", {"step": "input_applied", "product_name": "有机肥", "dose": "200", "dose_unit": "KGM"}),
-      ("2026-09-25T08:00:00+08:00", {"step": "harvested", "weight": "12000", "unit": "KGM", "moisture": "14.2"}),
-      ("2026-10-08T15:00:00+08:00", {"step": "lab_result", "analyte": "Se", "value": "0.12", "unit": "mg/kg",
-                                     "method": "GB 5009.93", "limit": "0.04-0.30", "standard": "GB/T 22499-2008"})]),
-    ("yunding-tea", "tea-2026-yd03",
-     {"product": "巴中云顶富硒绿茶", "lot": "YD-2026-03", "family": "produce", "quantity": "850", "unit": "KGM",
-      "place": "南江县 云顶茶园 (海拔 1,100 m)"},
-     [("2026-04-02T06:30:00+08:00", {"step": "harvested", "weight": "850", "unit": "KGM", "leaf": "一芽一叶"}),
-      ("2026-04-03T14:00:00+08:00", {"step": "processed", "stages": "摊青, 杀青, 揉捻, 烘干"}),
-      ("2026-04-20T11:00:00+08:00", {"step": "lab_result", "analyte": "Se", "value": "0.68", "unit": "mg/kg",
-                                     "method": "GB 5009.93", "limit": "0.25-4.00", "standard": "NY/T 600-2002"})]),
-    ("qingyu-pig-farm", "pig-2026-qy17",
-     {"product": "青峪猪 生猪", "lot": "QY-2026-17", "family": "pork", "quantity": "40", "unit": "head",
-      "place": "通江县 青峪镇 养殖场 2号舍"},
-     [("2026-03-01T09:00:00+08:00", {"step": "animal_tagged", "tags": "151192100000101-151192100000140"}),
-      ("2026-06-12T08:00:00+08:00", {"step": "immunised", "vaccine": "猪瘟活疫苗", "dose": "1", "dose_unit": "头份"}),
-      ("2026-10-30T07:00:00+08:00", {"step": "quarantined", "certificate": "动检A5119210004512", "head": "40"})]),
-    ("pingchang-distillery", "baijiu-2026-pc05",
-     {"product": "平昌浓香型白酒 52%vol 500mL", "lot": "PC-2026-05", "family": "baijiu", "quantity": "6000",
-      "unit": "bottle", "place": "平昌县 白酒工业园 3号车间"},
-     [("2026-02-10T09:00:00+08:00", {"step": "fermented", "pit": "PC-J-118", "pit_age": "32", "round": "3"}),
-      ("2026-05-18T10:00:00+08:00", {"step": "blended", "volume": "3000", "unit": "LTR", "abv": "52.0"}),
-      ("2026-05-25T16:00:00+08:00", {"step": "lab_result", "analyte": "methanol", "value": "0.21", "unit": "g/L",
-                                     "limit": "0.6", "standard": "GB 2757-2012"}),
-      ("2026-06-01T08:00:00+08:00", {"step": "bottled", "bottles": "6000", "size_ml": "500"})]),
-    ("guangwu-spring", "water-2026-l2-0315",
-     {"product": "光雾山天然矿泉水 550mL", "lot": "L2-20260315-0800", "family": "water", "quantity": "24000",
-      "unit": "bottle", "place": "南江县 光雾山 保护水源 1号泉"},
-     [("2026-03-15T08:00:00+08:00", {"step": "production_run", "line": "L2", "volume": "13200", "unit": "LTR"}),
-      ("2026-03-16T10:00:00+08:00", {"step": "lab_result", "analyte": "metasilicic acid", "value": "32.1",
-                                     "unit": "mg/L", "limit": "25.0", "standard": "GB 8537-2018"})]),
-]
+LAB, SAMR = "bazhong-testing", "bazhong-samr"
+SHOPS = ("bazhou-market", "pingchang-shop")
+
+
+class Writer:
+    """Appends one chain's events in one transaction, keeping the hashes later events name."""
+
+    def __init__(self, tx: AppendTx, start: datetime) -> None:
+        self.tx, self.now = tx, start
+
+    def at(self, days: float = 0, hours: float = 0) -> str:
+        self.now += timedelta(days=days, hours=hours)
+        return self.now.replace(microsecond=0).isoformat()
+
+    def add(self, org: str, type: str, batch: str, data: dict[str, Any], *, days: float = 0,
+            hours: float = 1) -> StoredEvent:
+        return append_custodial(self.tx, {"type": type, "batch": batch, "at": self.at(days, hours), "data": data},
+                                actor=Actor(org=org))
+
+    def test(self, holder: str, batch: str, sample_id: str, results: list[dict[str, Any]], *, days: float = 1) -> None:
+        sample = self.add(holder, "sample", batch, {"lab": LAB, "sample_id": sample_id}, days=days)
+        for result in results:
+            self.add(LAB, "test", batch, {"sample": sample.hash, "method": "GB 5009", "report_no": f"BZ-{sample_id}",
+                                          **result}, hours=2)
+
+    def handoff(self, batch: str, frm: str, to: str, quantity: str, unit: str, **extra: Any) -> None:
+        shipped = self.add(frm, "ship", batch, {"to": to, "quantity": quantity, "unit": unit,
+                                                "doc": f"DN-{batch}", **extra}, days=1)
+        self.add(to, "receive", batch, {"ship": shipped.hash, "quantity": quantity, "unit": unit}, hours=5)
+
+    def transform(self, org: str, inputs: list[tuple[Any, ...]], outputs: list[dict[str, Any]], process: str,
+                  **extra: Any) -> None:
+        """Consume each input (batch, quantity, unit[, extra input fields]) and start each output."""
+        ids = [o["batch"] for o in outputs]
+        consumed = [self.add(org, "consume", i[0], {"quantity": i[1], "unit": i[2], "into": ids}, days=1)
+                    for i in inputs]
+        links = [{"batch": c.body.batch, "event": c.hash, "quantity": c.body.data["quantity"],
+                  "unit": c.body.data["unit"], **(i[3] if len(i) > 3 else {})} for c, i in zip(consumed, inputs)]
+        for output in outputs:
+            data = {k: v for k, v in output.items() if k != "batch"}
+            self.add(org, "transform", output["batch"], {**data, "process": process, "inputs": links, **extra},
+                     hours=0)
+
+
+def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
+    """Paddy plots → harvest → lab → mill → 富硒 rice packs → supermarkets."""
+    farm, mill = "nanjiang-se-rice", "enyang-rice-mill"
+    plot = f"plot-nj-{n}"
+    area = str(rng.randint(20, 60))
+    w.add(farm, "create", plot, {"product": "南江富硒稻田", "lot": f"CC-{n}", "family": "produce", "quantity": area,
+                                 "unit": "mu", "place": "南江县 长赤镇"})
+    w.add(farm, "plot_registered", plot, {"plot_id": f"CC-{n}", "county": "511922", "area": area, "area_unit": "mu",
+                                          "soil_se": f"0.{rng.randint(40, 70)}", "land_use": "paddy"})
+    applied = w.at(days=120)
+    w.add(farm, "input_applied", plot, {"product_name": "有机肥", "active_ingredient": "organic matter", "dose": "200",
+                                        "dose_unit": "KGM", "date": applied[:10], "phi_days": "0"})
+    paddies = []
+    for k in range(2):  # two harvests of the plot, milled together: a merge in the lineage
+        paddy, kg = f"paddy-nj-{n}-{k}", rng.randint(8, 20) * 100
+        w.add(farm, "harvested", paddy, {"product": "南江富硒稻谷", "lot": f"NJP-{n}-{k}", "family": "produce",
+                                         "quantity": str(kg), "unit": "KGM", "plot": plot, "crop": "水稻",
+                                         "moisture": "18.5", "place": "南江县 长赤镇 富硒稻田"}, days=60 if k == 0 else 2)
+        w.test(farm, paddy, f"P{n}-{k}", [{"analyte": "Se", "value": f"0.{rng.randint(6, 25):02d}", "unit": "mg/kg",
+                                           "category": "paddy"},
+                                          {"analyte": "Cd", "value": f"0.0{rng.randint(1, 9)}", "unit": "mg/kg",
+                                           "category": "paddy"}])
+        w.handoff(paddy, farm, mill, str(kg), "KGM")
+        paddies.append((paddy, str(kg), "KGM"))
+    total = sum(int(p[1]) for p in paddies)
+    rice = f"rice-nj-{n}"
+    rice_kg = total * rng.choice((62, 66, 70)) // 100
+    w.transform(mill, paddies, [{"batch": rice, "product": "南江富硒大米 5kg", "lot": f"NJR-{n}", "family": "produce",
+                                 "quantity": str(rice_kg), "unit": "KGM"}], "milling")
+    w.test(mill, rice, f"R{n}", [{"analyte": "Se", "value": f"0.{rng.randint(8, 20):02d}", "unit": "mg/kg",
+                                  "category": "rice"}])
+    w.add(mill, "packed", rice, {"gtin": "06901234567892", "units": str(rice_kg // 5), "net_content": "5 kg",
+                                 "claims": ["富硒"]})
+    shop = SHOPS[n % len(SHOPS)]
+    w.handoff(rice, mill, shop, str(rice_kg), "KGM")
+    w.add(shop, "sell", rice, {"quantity": "5", "unit": "KGM"}, days=2)
+
+
+def tea_chain(w: Writer, n: int, rng: random.Random) -> None:
+    """Fresh leaves of 南江大叶茶 → same-day processing → tested 富硒 green tea → shop."""
+    garden = "yunding-tea"
+    leaf, tea = f"leaf-yd-{n}", f"tea-yd-{n}"
+    kg = rng.randint(3, 9) * 100
+    w.add(garden, "harvested", leaf, {"product": "云顶茶鲜叶", "lot": f"YDL-{n}", "family": "produce",
+                                      "quantity": str(kg), "unit": "KGM", "plot": f"YD-{n % 12}", "crop": "茶",
+                                      "variety": "南江大叶茶", "place": "南江县 云顶茶园 (海拔 1,100 m)"})
+    w.transform(garden, [(leaf, str(kg), "KGM")], [{"batch": tea, "product": "巴中云顶富硒绿茶", "lot": f"YD-{n}",
+                                                    "family": "produce", "quantity": str(kg * 22 // 100),
+                                                    "unit": "KGM"}], "withering, fixing, rolling, drying",
+                certificate_no=f"HGZ-511922-{n}")
+    w.test(garden, tea, f"T{n}", [{"analyte": "Se", "value": f"0.{rng.randint(30, 90)}", "unit": "mg/kg",
+                                   "category": "tea"},
+                                  {"analyte": "Pb", "value": f"{rng.randint(5, 20) / 10}", "unit": "mg/kg",
+                                   "category": "tea"}])
+    w.add(garden, "packed", tea, {"claims": ["富硒"], "units": str(kg * 22 // 25), "net_content": "250 g"})
+    shop = SHOPS[n % len(SHOPS)]
+    w.handoff(tea, garden, shop, str(kg * 22 // 100), "KGM")
+
+
+def water_chain(w: Writer, n: int, rng: random.Random) -> None:
+    """A protected mineral spring → an ozone bottling run → fill → release tests → retailers."""
+    plant = "guangwu-spring"
+    source = f"spring-gws-{n}"
+    w.add(plant, "source_registered", source, {
+        "product": "光雾山 1号泉 原水", "lot": f"GWS-{n}", "family": "water", "quantity": "50000000", "unit": "LTR",
+        "source_id": f"GWS-{n}", "kind": "mineral", "permit_no": "取水(川巴)字[2024]第0012号",
+        "protection_zone": "一级保护区 50 m", "county": "511922", "temperature": "14.5",
+        "survey_ref": "GB/T 13727 勘查报告 2023-07", "indicators": {"metasilicic_acid": "32.0"},
+        "place": "南江县 光雾山 1号泉"})
+    litres = rng.randint(5, 15) * 1000
+    day = datetime(2026, 1, 1, tzinfo=CHINA) + timedelta(days=n // 48, minutes=(n % 48) * 30)  # one run per slot
+    run = f"run-L2-{n}"
+    lot = f"L2-{day:%Y%m%d}-{day:%H%M}"
+    w.transform(plant, [(source, str(litres), "LTR")], [{
+        "batch": run, "product": "光雾山天然矿泉水 550mL", "lot": lot[:20], "family": "water", "quantity": str(litres),
+        "unit": "LTR"}], "bottling", line="L2", treatment=["filtration", "ozone", "UV"])
+    w.test(plant, run, f"W{n}", [{"analyte": "H2SiO3", "value": "32.1", "unit": "mg/L", "category": "mineral_water"}],
+           days=0)
+    count = litres * 1000 // 550
+    w.add(plant, "packed", run, {"size_ml": "550", "count": str(count), "cap_lot": f"CAP-{n}",
+                                 "gtin": "06901234567885", "claims": ["天然矿泉水"]})
+    w.test(plant, run, f"WR{n}", [{"analyte": a, "value": "0", "unit": "CFU/250mL", "category": "mineral_water"}
+                                  for a in ("大肠菌群", "faecal_streptococci", "pseudomonas_aeruginosa",
+                                            "clostridium_perfringens")]
+           + [{"analyte": "溴酸盐", "value": "4", "unit": "µg/L", "category": "mineral_water"},
+              {"analyte": "Se", "value": "0.02", "unit": "mg/L", "category": "mineral_water"}])
+    shop = SHOPS[n % len(SHOPS)]
+    w.handoff(run, plant, shop, str(litres), "LTR")
+    w.add(shop, "sell", run, {"quantity": "55", "unit": "LTR"}, days=3)
+
+
+def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
+    """青峪猪 from a 通江 farm → quarantine → slaughter (ASF, 瘦肉精 tests, 两证两章) → cold chain → cuts → shop."""
+    farm, plant, shop = "qingyu-pig-farm", "bazhong-meat-park", SHOPS[n % len(SHOPS)]
+    head = rng.randint(4, 12)
+    tags = [f"1511921{(n * 100 + i) % 10**8:08d}" for i in range(head)]
+    pigs, carcass, cuts = f"pigs-qy-{n}", f"carcass-qy-{n}", f"cuts-qy-{n}"
+    w.add(farm, "animal_tagged", pigs, {"product": "青峪猪 生猪", "lot": f"QY-{n}", "family": "pork",
+                                        "quantity": str(head), "unit": "head", "tags": tags,
+                                        "birth_or_arrival": (w.now - timedelta(days=20)).date().isoformat(),
+                                        "breed": "青峪猪", "place": "通江县 青峪镇 养殖场"})
+    w.add(farm, "fed", pigs, {"feed": "育肥猪配合饲料", "supplier": "巴中饲料厂", "lot": f"F-{n}", "kg": str(head * 25),
+                              "additives": ["复合维生素"]}, days=10)
+    w.add(farm, "immunised", pigs, {"vaccine": "猪瘟活疫苗", "manufacturer": "成都某生物制品厂", "batch": f"V-{n}",
+                                    "dose": "1", "dose_unit": "头份", "vet": "王兽医"}, days=10)
+    cert = f"51192100{n % 100000:05d}"
+    w.add(farm, "quarantined", pigs, {"certificate_no": cert, "issuer": "通江县动物卫生监督所", "head": str(head),
+                                      "tags": tags}, days=150)
+    live = str(head * 118)
+    shipped = w.add(farm, "ship", pigs, {"to": plant, "quantity": str(head), "unit": "head", "doc": cert,
+                                         "certificate_no": f"HGZ-QY-{n}", "live_weight": live}, days=1)
+    w.add(plant, "receive", pigs, {"ship": shipped.hash, "quantity": str(head), "unit": "head",
+                                   "certificate_no": f"HGZ-QY-{n}", "live_weight": live}, hours=4)
+    w.add(plant, "inspected", pigs, {"stage": "ante-mortem", "certificate_no": cert, "result": "pass"})
+    w.test(plant, pigs, f"A{n}", [
+        {"analyte": "ASFV", "method": "GB/T 18648-2020", "value": None, "lod": "10", "unit": "copies/µL",
+         "report_no": f"ASF-{n}"},
+        {"analyte": "克伦特罗", "method": "GB/T 22286-2008", "value": None, "lod": "0.1", "unit": "µg/kg",
+         "report_no": f"BA-{n}"}], days=0)
+    carcass_kg = head * 88
+    w.transform(plant, [(pigs, str(head), "head")], [{
+        "batch": carcass, "product": "青峪猪 白条", "lot": f"C-{n}", "family": "pork", "quantity": str(carcass_kg),
+        "unit": "KGM"}], "slaughter", asf_reports=[f"ASF-{n}"])
+    w.add(plant, "inspected", carcass, {"stage": "post-mortem", "quarantine_certificate": f"Q{cert}",
+                                        "quality_certificate": f"RP-{n}"})
+    w.add(plant, "temperature_logged", carcass, {"device": "T-01", "value": "21.5", "unit": "CEL", "probe": "core",
+                                                 "location": "core", "regime": "chilling"})
+    w.add(plant, "temperature_logged", carcass, {"device": "T-01", "value": f"{rng.randint(10, 38) / 10}",
+                                                 "unit": "CEL", "probe": "core", "location": "core",
+                                                 "regime": "chilled"}, hours=18)
+    cut_kg = carcass_kg * 7 // 10
+    w.transform(plant, [(carcass, str(carcass_kg), "KGM")], [{
+        "batch": cuts, "product": "青峪猪 后腿肉", "lot": f"K-{n}", "family": "pork", "quantity": str(cut_kg),
+        "unit": "KGM"}], "cutting", asf_reports=[f"ASF-{n}"],
+        meat_certificates=[{"quarantine": f"Q{cert}", "quality": f"RP-{n}"}])
+    reading = "5.1" if n % 5 == 1 else f"{rng.randint(15, 35) / 10}"  # now and then a warm reading: a warning
+    w.add(plant, "temperature_logged", cuts, {"device": "C-07", "value": reading, "unit": "CEL", "probe": "air",
+                                              "regime": "chilled"})
+    w.test(plant, cuts, f"K{n}", [{"analyte": "lead", "method": "GB 5009.12-2017", "value": "0.05",
+                                   "unit": "mg/kg", "report_no": f"PB-{n}"}], days=0)
+    w.add(plant, "packed", cuts, {"gtin": "06901234567878", "units": str(cut_kg // 2), "net": "2", "net_unit": "KGM",
+                                  "pack_date": w.now.date().isoformat()})
+    w.handoff(cuts, plant, shop, str(cut_kg), "KGM")
+    w.add(shop, "sell", cuts, {"quantity": "1.5", "unit": "KGM"}, days=1)
+
+
+def baijiu_chain(w: Writer, n: int, rng: random.Random) -> None:
+    """平昌 浓香型: fermented grains (aged since 2019) → base liquors → blend → tests → serialised bottles → shop."""
+    plant, shop = "pingchang-distillery", SHOPS[n % len(SHOPS)]
+    grains, base_a, base_b = f"grains-pc-{n}", f"base-a-pc-{n}", f"base-b-pc-{n}"
+    blend, bottles = f"blend-pc-{n}", f"bottles-pc-{n}"
+    w.now = datetime(2019, 9, 1, 8, tzinfo=CHINA) + timedelta(hours=n % 2000)
+    w.add(plant, "create", grains, {"product": "浓香型酒醅", "lot": f"JP-{n}", "family": "baijiu", "quantity": "8000",
+                                    "unit": "KGM", "place": "平昌县 白酒工业园 老窖池"})
+    w.add(plant, "fermented", grains, {"pit": f"P-{n % 40:02d}", "pit_age": "32", "round": "3",
+                                       "grain_lots": [f"GL-{n}"], "qu_lots": [f"Q-{n}"], "kg": "8000",
+                                       "sealed": w.now.date().isoformat(),
+                                       "opened": (w.now + timedelta(days=49)).date().isoformat()}, days=0)
+    w.now += timedelta(days=49)
+    w.transform(plant, [(grains, "4000", "KGM")], [{"batch": base_a, "product": "基酒 一级", "lot": f"BA-{n}",
+                                                    "family": "baijiu", "quantity": "300", "unit": "LTR"}],
+                "distillation", abv="65")
+    w.transform(plant, [(grains, "4000", "KGM")], [{"batch": base_b, "product": "基酒 二级", "lot": f"BB-{n}",
+                                                    "family": "baijiu", "quantity": "200", "unit": "LTR"}],
+                "distillation", abv="55")
+    for base, volume, abv in ((base_a, "300", "65"), (base_b, "200", "55")):
+        w.add(plant, "stored", base, {"vessel": f"陶坛 T-{n}", "start": w.now.date().isoformat(), "volume": volume,
+                                      "abv": abv}, days=14)
+    w.now = datetime(2026, 3, 10, 8, tzinfo=CHINA) + timedelta(hours=n % 2000)
+    w.transform(plant, [(base_a, "300", "LTR", {"abv": "65"}), (base_b, "200", "LTR", {"abv": "55"})], [{
+        "batch": blend, "product": "平昌 巴山窖 五年", "lot": f"BL-{n}", "family": "baijiu", "quantity": "586.5",
+        "unit": "LTR"}], "blending", abv="52", water="100", recipe="R-5Y", age_claim="5")
+    w.test(plant, blend, f"B{n}", [
+        {"analyte": "酒精度", "method": "GB 5009.225-2016", "value": "52.1", "unit": "%vol", "report_no": f"BJ-{n}-1"},
+        {"analyte": "甲醇", "method": "GB 5009.266-2016", "value": f"0.{rng.randint(10, 30)}", "unit": "g/L",
+         "report_no": f"BJ-{n}-2"},
+        {"analyte": "氰化物", "method": "GB 5009.36-2016", "value": "1.2", "unit": "mg/L", "report_no": f"BJ-{n}-3"}],
+        days=0)
+    w.transform(plant, [(blend, "500", "LTR")], [{"batch": bottles, "product": "平昌 巴山窖 五年 52%vol 500mL",
+                                                  "lot": f"PC{n}", "family": "baijiu", "quantity": "1000",
+                                                  "unit": "bottle"}], "bottling", bottle_ml="500", line="L2",
+                age_claim="5")
+    w.add(plant, "commissioned", bottles, {"first_serial": f"PC{n:06d}0001", "last_serial": f"PC{n:06d}1000",
+                                           "count": "1000"})
+    w.add(plant, "packed", bottles, {"gtin": "06901234567861", "units": "1000", "case_of": "6", "label": {
+        "abv": "52", "abv_unit": "%vol", "warning": "过量饮酒有害健康", "sc": "SC11551192300012", "strength": "high",
+        "age_claim": "5"}})
+    w.handoff(bottles, plant, shop, "1000", "bottle")
+    w.add(shop, "sell", bottles, {"quantity": "6", "unit": "bottle"}, days=1)
+
+
+CHAINS: list[Callable[[Writer, int, random.Random], None]] = [rice_chain, tea_chain, water_chain, pork_chain,
+                                                               baijiu_chain]
+
+
+def _write_chain(ledger: Ledger, chain: Callable[[Writer, int, random.Random], None], n: int,
+                 rng: random.Random, start: datetime) -> None:
+    ledger.appending(lambda tx: chain(Writer(tx, start), n, rng))
+
+
+def setup_orgs(ledger: Ledger) -> None:
+    ledger.init()
+    for org in ORGS:
+        ledger.create_org(**org)
+    for username, org_id, role in USERS:
+        ledger.create_user(org_id, username, DEMO_PASSWORD, role=role)
 
 
 def load_demo(ledger: Ledger) -> bool:
@@ -75,14 +301,36 @@ def load_demo(ledger: Ledger) -> bool:
     with ledger.uow() as uow:
         if uow.batches(limit=1) or uow.orgs():
             return False
-    ledger.init()
-    for org in ORGS:
-        ledger.create_org(**org)
-    for username, org_id, role in USERS:
-        ledger.create_user(org_id, username, DEMO_PASSWORD, role=role)
-    for org_id, batch_id, data, steps in BATCHES:
-        actor = Actor(org=org_id)
-        ledger.append({"type": "create", "batch": batch_id, "at": steps[0][0], "data": data}, actor=actor)
-        for at, step in steps:
-            ledger.append({"type": "observe", "batch": batch_id, "at": at, "data": step}, actor=actor)
+    setup_orgs(ledger)
+    rng = random.Random(2026)
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=CHINA)
+    for chain in CHAINS:
+        for n in range(2):
+            _write_chain(ledger, chain, n, rng, start + timedelta(days=n * 7))
+    from farmtrace.core.lineage import recall
+    recall(ledger, "paddy-nj-1-0", actor=Actor(org=SAMR), reason="抽检复核：镉含量存疑，召回该批稻谷及其加工产品 (GB 2762-2022)")
     return True
+
+
+def grow(ledger: Ledger, events: int, *, seed: int = 1, progress: Callable[[int], None] | None = None) -> int:
+    """Write randomised chains until the log holds at least `events` entries; return the log size."""
+    with ledger.uow() as uow:
+        fresh = not uow.orgs()
+    if fresh:
+        setup_orgs(ledger)
+    rng = random.Random(seed)
+    with ledger.uow() as uow:
+        size = uow.log_size()
+        n = uow.execute("SELECT COUNT(*) FROM batches").scalar() or 0
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=CHINA)
+    reported = size
+    while size < events:
+        chain = CHAINS[n % len(CHAINS)]
+        _write_chain(ledger, chain, 10_000 + n, rng, start + timedelta(hours=n % 5000))
+        n += 1
+        with ledger.uow() as uow:
+            size = uow.log_size()
+        if progress and size - reported >= 10_000:
+            progress(size)
+            reported = size
+    return size

@@ -24,6 +24,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("unit", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("status", sa.String(length=16), nullable=False, server_default="held"))
         batch_op.add_column(sa.Column("transit_to", sa.String(length=64), nullable=True))
+        # a lot code is unique for the org that created the lot, not for whoever holds it now
+        batch_op.add_column(sa.Column("origin_org", sa.String(length=64), nullable=True))
+        batch_op.drop_constraint("uq_batches_org_product_lot", type_="unique")
+        batch_op.create_unique_constraint("uq_batches_origin_product_lot", ["origin_org", "product", "lot"])
+    op.execute("UPDATE batches SET origin_org = org_id")
     op.create_table(
         "lineage",
         sa.Column("child", sa.String(length=64), nullable=False),
@@ -77,5 +82,7 @@ def downgrade() -> None:
     for table in ("findings", "recalls", "lineage"):
         op.drop_table(table)
     with op.batch_alter_table("batches", schema=None) as batch_op:
-        for column in ("transit_to", "status", "unit", "quantity"):
+        batch_op.drop_constraint("uq_batches_origin_product_lot", type_="unique")
+        batch_op.create_unique_constraint("uq_batches_org_product_lot", ["org_id", "product", "lot"])
+        for column in ("origin_org", "transit_to", "status", "unit", "quantity"):
             batch_op.drop_column(column)

@@ -11,7 +11,7 @@ def test_the_home_page_lists_the_demo_batches_in_chinese(client) -> None:
     page = client.get("/")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "最新批次" in text and "南江富硒大米" in text and "平昌浓香型白酒" in text
+    assert "最新批次" in text and "南江富硒大米" in text and "巴山窖" in text and "青峪猪" in text
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
 
 
@@ -20,9 +20,19 @@ def test_english_is_the_second_locale(client) -> None:
 
 
 def test_a_batch_page_shows_each_step_and_that_it_verifies(client) -> None:
-    text = client.get("/batches/tea-2026-yd03").get_data(as_text=True)
-    assert "巴中云顶富硒绿茶" in text and "采收" in text and "NY/T 600-2002" in text
+    text = client.get("/batches/tea-yd-0").get_data(as_text=True)
+    assert "巴中云顶富硒绿茶" in text and "加工" in text and "检测" in text and "NY/T 600-2002" in text
     assert "全部环节核验通过" in text
+
+
+def test_a_recalled_lot_shows_the_warning_first(client) -> None:
+    text = client.get("/batches/rice-nj-1").get_data(as_text=True)
+    assert text.index("已召回") < text.index("<h1>")
+
+
+def test_the_commitment_certificate_is_built_from_the_signed_events(client) -> None:
+    text = client.get("/batches/leaf-yd-0/certificate").get_data(as_text=True)
+    assert "承诺达标合格证" in text and "云顶茶鲜叶" in text and "data:image/png;base64," in text
 
 
 def test_unknown_pages_get_a_friendly_404(client) -> None:

@@ -178,7 +178,7 @@ class AppendTx:
         return None if batch_id is None else self._batches.get(batch_id)
 
     def lot_taken(self, org: str, product: str, lot: str) -> bool:
-        if any((b.org_id, b.product, b.lot) == (org, product, lot) for b in self._new_batches):
+        if any((b.origin_org, b.product, b.lot) == (org, product, lot) for b in self._new_batches):
             return True
         return self.uow.lot_taken(org, product, lot)
 
@@ -199,7 +199,8 @@ class AppendTx:
             data = body.data
             batch = BatchRow(id=str(body.batch), org_id=body.org, family=str(data["family"]),
                              product=str(data["product"]), lot=str(data["lot"]), head=body.hash, created_seq=seq,
-                             event_count=1, quantity=str(data["quantity"]), unit=str(data["unit"]))
+                             event_count=1, quantity=str(data["quantity"]), unit=str(data["unit"]),
+                             origin_org=body.org)
             self._new_batches.append(batch)
             self._batches[batch.id] = batch
         elif batch is not None:

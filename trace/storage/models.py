@@ -65,7 +65,7 @@ class SigningKey(SQLModel, table=True):
 
 class Batch(SQLModel, table=True):
     __tablename__ = "batches"
-    __table_args__ = (UniqueConstraint("org_id", "product", "lot", name="uq_batches_org_product_lot"),)
+    __table_args__ = (UniqueConstraint("origin_org", "product", "lot", name="uq_batches_origin_product_lot"),)
     id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(foreign_key="orgs.id", max_length=64, index=True, description="the holder")
     family: str = Field(max_length=16)
@@ -78,6 +78,7 @@ class Batch(SQLModel, table=True):
     unit: str | None = Field(default=None, max_length=16)
     status: str = Field(default="held", max_length=16, description="held | in_transit | consumed")
     transit_to: str | None = Field(default=None, max_length=64, description="receiver while in transit")
+    origin_org: str | None = Field(default=None, max_length=64, description="the org that created the lot")
 
 
 class Event(SQLModel, table=True):

@@ -38,7 +38,7 @@ _FAST_SQL = {
     "recalled": "SELECT recall FROM recalls WHERE batch_id = :id LIMIT 1",
     "set_log": "UPDATE log_state SET size = :size, frontier = :frontier WHERE id = 1",
     "event_id": "SELECT seq FROM events WHERE id = :id",
-    "lot": "SELECT 1 FROM batches WHERE org_id = :o AND product = :p AND lot = :l",
+    "lot": "SELECT 1 FROM batches WHERE origin_org = :o AND product = :p AND lot = :l",
 }
 _LOCKING = {"batch", "log"}
 _SQL_BY_DIALECT = {
@@ -73,6 +73,7 @@ class BatchRow:
     unit: str | None = None
     status: str = "held"
     transit_to: str | None = None
+    origin_org: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,20 @@ STEPS: dict[str, tuple[str, str]] = {
     "stored": ("贮存", "Stored"),
     "temperature_logged": ("温度记录", "Temperature logged"),
     "inspected": ("检验", "Inspected"),
+    "ship": ("发货", "Shipped"),
+    "receive": ("收货", "Received"),
+    "transform": ("加工", "Processed from inputs"),
+    "consume": ("投入加工", "Used in processing"),
+    "sample": ("抽样", "Sampled"),
+    "test": ("检测", "Lab test"),
+    "sell": ("销售", "Sold"),
+    "recall": ("召回", "Recalled"),
+    "plot_registered": ("地块登记", "Plot registered"),
+    "source_registered": ("水源登记", "Water source registered"),
+    "fed": ("饲喂", "Fed"),
+    "treated": ("兽药治疗", "Treated"),
+    "commissioned": ("赋码", "Serialised"),
+    "key_added": ("密钥登记", "Key added"),
 }
 
 FIELDS: dict[str, tuple[str, str]] = {
@@ -36,6 +50,12 @@ FIELDS: dict[str, tuple[str, str]] = {
     "round": ("轮次", "Round"), "volume": ("体积", "Volume"), "abv": ("酒精度 %vol", "Alcohol %vol"),
     "bottles": ("瓶数", "Bottles"), "size_ml": ("规格 mL", "Size mL"), "line": ("生产线", "Line"),
     "amends": ("更正的记录", "Amends"), "reason": ("原因", "Reason"),
+    "to": ("收货方", "To"), "doc": ("单据号", "Document"), "ship": ("发货记录", "Shipment"),
+    "process": ("工艺", "Process"), "sample": ("样品记录", "Sample"), "lab": ("检测机构", "Lab"),
+    "sample_id": ("样品编号", "Sample id"), "report_no": ("报告编号", "Report no."), "lod": ("检出限", "LOD"),
+    "category": ("食品类别", "Food category"), "claims": ("标签声明", "Label claims"), "gtin": ("商品条码", "GTIN"),
+    "units": ("件数", "Units"), "net_content": ("净含量", "Net content"), "certificate_no": ("合格证编号", "Certificate no."),
+    "live_weight": ("活重 kg", "Live weight kg"), "variety": ("品种", "Variety"), "breed": ("品种", "Breed"),
 }
 
 
