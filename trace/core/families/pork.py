@@ -299,9 +299,10 @@ def _is_live(bodies: Sequence[Body], unit: str | None) -> bool:
 
 
 def _is_meat(p: Proposal) -> bool:
-    """A product of slaughter: in this family, any lot made by a transformation and not counted in head."""
+    """A product of slaughter: in this family, any lot not counted in head — including one simply created
+    in kg, so meat cannot be minted without a slaughter record and its tests."""
     genesis = _genesis(p)
-    return genesis is not None and genesis.get("type") == "transform" and _unit(p) != "head"
+    return genesis is not None and _unit(p) != "head"
 
 
 def _process(body: Body | None) -> str:
