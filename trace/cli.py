@@ -274,10 +274,14 @@ def export_bundle(batch_id: str, out: Any) -> None:
               help="How many events to verify in the verify benchmark.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the figures as JSON here.")
-def bench(events: int, out: Path | None) -> None:
-    """Measure appends/s and verified events/s, each beside a raw baseline from the same run."""
+@click.option("--database-url", default=None,
+              help="Grow and measure the big log here (e.g. a PostgreSQL URL) instead of a temporary SQLite file.")
+@click.option("--appends/--no-appends", default=True, show_default=True,
+              help="Run the SQLite append benchmarks (raw commit and canonicalisation baselines).")
+def bench(events: int, out: Path | None, database_url: str | None, appends: bool) -> None:
+    """Measure appends, demo generation, traces, verification and proofs, each beside a baseline."""
     from farmtrace.core.bench import run_bench
-    figures = run_bench(events=events, echo=click.echo)
+    figures = run_bench(events=events, echo=click.echo, database_url=database_url, appends=appends)
     if out:
         out.write_text(json.dumps(figures, indent=2))
 

@@ -104,26 +104,6 @@ def _fresh_ledger(folder: Path, name: str) -> Ledger:
     return ledger
 
 
-def grow(ledger: Ledger, events: int, echo: Echo | None = None) -> None:
-    """Append events in transactions of 500 until the log holds at least `events`."""
-    actor = Actor(org="bench-farm")
-    with ledger.uow() as uow:
-        have = uow.log_size()
-    batch_no = 0
-    while have < events:
-        batch_no += 1
-        batch = f"bench-g{batch_no}"
-        ledger.append({"type": "create", "batch": batch, "data": {"product": "富硒大米", "lot": f"G{batch_no}",
-                                                                   "family": "produce", "quantity": "1",
-                                                                   "unit": "KGM"}}, actor=actor)
-        n = min(499, events - have - 1)
-        if n > 0:
-            ledger.append_many([_draft(batch, i) for i in range(n)], actor=actor)
-        have += n + 1
-        if echo and batch_no % 200 == 0:
-            echo(f"  … {have:,} events")
-
-
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
@@ -231,59 +211,126 @@ def hashlib_rate(n: int = 200_000) -> float:
     return n / (time.perf_counter() - start)
 
 
-def run_bench(*, events: int = 20_000, echo: Echo = print, folder: Path | None = None) -> dict[str, Any]:
+def _bench_batch(ledger: Ledger) -> None:
+    """The org and batch the timing appends go to (made once)."""
+    with ledger.uow() as uow:
+        if uow.org("bench-farm") is not None:
+            return
+    ledger.create_org("bench-farm", "基准测试 农场", family="produce")
+    ledger.append({"type": "create", "batch": "bench-b0",
+                   "data": {"product": "富硒大米", "lot": "B0", "family": "produce", "quantity": "1", "unit": "KGM"}},
+                  actor=Actor(org="bench-farm"))
+
+
+def bench_trace(ledger: Ledger, echo: Echo, samples: int = 200) -> dict[str, Any]:
+    """Backward and forward traces from random retail lots (one recursive query each), p50/p95."""
+    import random
+
+    from .lineage import trace
+    rng = random.Random(7)
+    with ledger.uow() as uow:
+        retail = [str(r[0]) for r in uow.execute(
+            "SELECT b.id FROM batches b JOIN orgs o ON o.id = b.org_id WHERE o.kind = 'retailer'")]
+        roots = [str(r[0]) for r in uow.execute(
+            "SELECT b.id FROM batches b WHERE NOT EXISTS (SELECT 1 FROM lineage l WHERE l.child = b.id) "
+            "AND EXISTS (SELECT 1 FROM lineage l WHERE l.parent = b.id)")]
+    out: dict[str, Any] = {"retail_lots": len(retail)}
+    for direction, pool in (("backward", retail), ("forward", roots)):
+        picks = [rng.choice(pool) for _ in range(samples)] if pool else []
+        times, sizes = [], []
+        for batch in picks:
+            start = time.perf_counter()
+            graph = trace(ledger, batch, direction)
+            times.append(time.perf_counter() - start)
+            sizes.append(len(graph.batches))
+        if times:
+            p50, p95 = _percentiles(times)
+            out[direction] = {"p50_ms": p50 * 1e3, "p95_ms": p95 * 1e3, "mean_batches": sum(sizes) / len(sizes)}
+            echo(f"trace {direction:8} from {'retail lots' if direction == 'backward' else 'origin lots'}: "
+                 f"p50 {p50 * 1e3:.2f} ms, p95 {p95 * 1e3:.2f} ms over {len(times)} lots "
+                 f"({sum(sizes) / len(sizes):.1f} batches each; target p95 < 50 ms, IBM Food Trust: 2.2 s)")
+    return out
+
+
+def run_bench(*, events: int = 20_000, echo: Echo = print, folder: Path | None = None,
+              database_url: str | None = None, appends: bool = True) -> dict[str, Any]:
     """Run every measurement once and print figures with their ratios; return them as a dict."""
     tmp = tempfile.TemporaryDirectory(prefix="farmtrace-bench-", dir=folder)
     where = Path(tmp.name)
     figures: dict[str, Any] = {"cpus": os.cpu_count()}
     try:
-        echo(f"farmtrace bench (folder {where})")
-        raw = raw_commit_connection(where)
-        ledger = _fresh_ledger(where, "single.db")
-        actor = Actor(org="bench-farm")
-        rounds, n = 5, 200  # interleaved, so drift in the machine's load hits both alike
-        raw_seconds = ours_seconds = 0.0
-        for r in range(rounds):
-            raw_seconds += raw_commits(raw, n)
-            start = time.perf_counter()
-            for i in range(n):
-                ledger.append(_draft("bench-b0", r * n + i), actor=actor)
-            ours_seconds += time.perf_counter() - start
-        raw.close()
-        commit = _rate(rounds * n, raw_seconds)
-        single = _rate(rounds * n, ours_seconds)
-        figures["append_single"] = {"rate": single, "baseline_sqlite_commits": commit, "ratio": single / commit}
-        echo(f"append, 1 event/tx:    {single:9.0f}/s   raw SQLite FULL commits {commit:9.0f}/s   "
-             f"ratio {single / commit:.2f} (target ≥ 0.5)")
-
-        canon = raw_canonical_rate()
-        batches = 20
-        start = time.perf_counter()
-        for _ in range(batches):
-            ledger.append_many([_draft("bench-b0", i) for i in range(100)], actor=actor)
-        batched = _rate(batches * 100, time.perf_counter() - start)
-        figures["append_batch100"] = {"rate": batched, "baseline_rfc8785": canon, "ratio": batched / canon}
-        echo(f"append, 100 events/tx: {batched:9.0f}/s   raw rfc8785 canonical   {canon:9.0f}/s   "
-             f"ratio {batched / canon:.2f} (target ≥ 0.5)")
-        ledger.engine.dispose()
-
-        big = _fresh_ledger(where, "verify.db")
-        grow(big, events, echo)
-        raw2 = raw_verify_rate(2)
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
-        report = verify_log(big.engine, log_origin=big.log_origin, workers=2)
-        elapsed = time.perf_counter() - start
-        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        verified = _rate(report.events, elapsed)
-        figures["verify"] = {"events": report.events, "ok": report.ok, "rate": verified,
-                             "baseline_ed25519_2proc": raw2, "ratio": verified / raw2,
-                             "peak_rss_kib_before": rss_before, "peak_rss_kib_after": rss_after}
-        echo(f"verify, 2 processes:   {verified:9.0f}/s   raw Ed25519 verify x2   {raw2:9.0f}/s   "
-             f"ratio {verified / raw2:.2f} (target ≥ 0.7); {report.events:,} events, ok={report.ok}")
-        echo(f"peak RSS of this process: {rss_before / 1024:.0f} MiB before verify, {rss_after / 1024:.0f} MiB after")
-        figures["log"] = bench_log(big, where, echo)
-        big.engine.dispose()
+        echo(f"farmtrace bench (folder {where}{', database ' + database_url.split('@')[-1] if database_url else ''})")
+        if appends:
+            _bench_appends(where, figures, echo)
+        figures.update(_bench_big(where, events, echo, database_url))
     finally:
         tmp.cleanup()
+    return figures
+
+
+def _bench_appends(where: Path, figures: dict[str, Any], echo: Echo) -> None:
+    raw = raw_commit_connection(where)
+    ledger = _fresh_ledger(where, "single.db")
+    actor = Actor(org="bench-farm")
+    rounds, n = 5, 200  # interleaved, so drift in the machine's load hits both alike
+    raw_seconds = ours_seconds = 0.0
+    for r in range(rounds):
+        raw_seconds += raw_commits(raw, n)
+        start = time.perf_counter()
+        for i in range(n):
+            ledger.append(_draft("bench-b0", r * n + i), actor=actor)
+        ours_seconds += time.perf_counter() - start
+    raw.close()
+    commit = _rate(rounds * n, raw_seconds)
+    single = _rate(rounds * n, ours_seconds)
+    figures["append_single"] = {"rate": single, "baseline_sqlite_commits": commit, "ratio": single / commit}
+    echo(f"append, 1 event/tx:    {single:9.0f}/s   raw SQLite FULL commits {commit:9.0f}/s   "
+         f"ratio {single / commit:.2f} (target ≥ 0.5)")
+
+    canon = raw_canonical_rate()
+    batches = 20
+    start = time.perf_counter()
+    for _ in range(batches):
+        ledger.append_many([_draft("bench-b0", i) for i in range(100)], actor=actor)
+    batched = _rate(batches * 100, time.perf_counter() - start)
+    figures["append_batch100"] = {"rate": batched, "baseline_rfc8785": canon, "ratio": batched / canon}
+    echo(f"append, 100 events/tx: {batched:9.0f}/s   raw rfc8785 canonical   {canon:9.0f}/s   "
+         f"ratio {batched / canon:.2f} (target ≥ 0.5)")
+    ledger.engine.dispose()
+
+
+def _bench_big(where: Path, events: int, echo: Echo, database_url: str | None) -> dict[str, Any]:
+    """Grow a realistic log (demo --scale), then time verification, proofs and traces on it."""
+    from farmtrace.demo import grow as grow_demo
+    figures: dict[str, Any] = {}
+    url = database_url or f"sqlite:///{where / 'verify.db'}"
+    upgrade(url)
+    big = Ledger(make_engine(url), secret_key="bench-secret", log_origin="bench.farmtrace/log",
+                 checkpoint_interval=30.0)
+    big.init()
+    start = time.perf_counter()
+    with big.uow() as uow:
+        before = uow.log_size()
+    size = grow_demo(big, events, seed=1, progress=lambda n: echo(f"  … {n:,} events"))
+    demo_rate = _rate(size - before, time.perf_counter() - start)
+    figures["demo"] = {"events": size, "rate": demo_rate, "minutes_per_million": 1e6 / demo_rate / 60}
+    echo(f"demo --scale: {demo_rate:9.0f} events/s  (10^6 events in {1e6 / demo_rate / 60:.1f} min; "
+         f"target < 10 min)")
+    _bench_batch(big)
+    figures["trace"] = bench_trace(big, echo)
+    raw2 = raw_verify_rate(2)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    report = verify_log(big.engine, log_origin=big.log_origin, workers=2)
+    elapsed = time.perf_counter() - start
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    verified = _rate(report.events, elapsed)
+    figures["verify"] = {"events": report.events, "ok": report.ok, "rate": verified,
+                         "baseline_ed25519_2proc": raw2, "ratio": verified / raw2,
+                         "peak_rss_kib_before": rss_before, "peak_rss_kib_after": rss_after}
+    echo(f"verify, 2 processes:   {verified:9.0f}/s   raw Ed25519 verify x2   {raw2:9.0f}/s   "
+         f"ratio {verified / raw2:.2f} (target ≥ 0.7); {report.events:,} events, ok={report.ok}")
+    echo(f"peak RSS of this process: {rss_before / 1024:.0f} MiB before verify, {rss_after / 1024:.0f} MiB after")
+    figures["log"] = bench_log(big, where, echo)
+    big.engine.dispose()
     return figures
