@@ -171,3 +171,16 @@ def test_personal_data_stays_out_of_the_signed_body_and_can_be_erased(ledger, ch
                               "data": {"step": "x", "personal": {"name": "王大山"}}}, "A" * 88,
                              actor=Actor(org=chain["farm"]))
     assert refused.value.field == "data.personal"
+
+
+def test_the_sender_may_cancel_a_shipment_still_in_transit(ledger, chain) -> None:
+    shipped = ship(ledger, chain["paddy"], chain["farm"], chain["mill"], "1000")
+    cancel = {"type": "cancel", "batch": chain["paddy"], "data": {"ship": shipped.hash, "reason": "车辆故障"}}
+    with pytest.raises(CustodyError):
+        ledger.append(cancel, actor=Actor(org=chain["mill"]))
+    ledger.append(cancel, actor=Actor(org=chain["farm"]))
+    with ledger.uow() as uow:
+        batch = uow.batch(chain["paddy"])
+    assert (batch.org_id, batch.status) == (chain["farm"], "held")
+    with pytest.raises(CustodyError):  # the receiver can no longer receive it
+        receive(ledger, chain["paddy"], shipped, chain["mill"], "1000")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from .append import Actor, AppendTx
 
-HOLDER_ONLY_WHEN_IN_TRANSIT = ("receive",)
+IN_TRANSIT_ONLY = ("receive", "cancel", "recall")
 
 
 def _qty(value: Any) -> Decimal:
@@ -46,9 +46,11 @@ def check_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: 
             raise InvalidEventError(f"{body.type} is a step of the {kind.family} family, not {family}", field="type")
     if batch is None:
         return
-    if batch.status == "in_transit" and body.type not in HOLDER_ONLY_WHEN_IN_TRANSIT + ("recall",):
-        raise CustodyError(f"batch {batch.id} is in transit to {batch.transit_to}; only its receive may follow",
-                           field="batch")
+    if batch.status == "in_transit" and body.type not in IN_TRANSIT_ONLY:
+        raise CustodyError(f"batch {batch.id} is in transit to {batch.transit_to}; only its receive (or the "
+                           "sender's cancel) may follow", field="batch")
+    if body.type == "cancel" and (batch.status != "in_transit" or data_ship(body) != batch.head):
+        raise InvalidEventError("cancel names the ship event of a batch still in transit", field="data.ship")
     data = body.data
     if body.type == "receive":
         _check_receive(tx, body, batch, actor)
@@ -77,6 +79,10 @@ def check_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: 
             raise InvalidEventError("a batch is shipped to another org", field="data.to")
         if tx.org_kind(str(data["to"])) is None:
             raise NotFoundError(f"no org {data['to']}", field="data.to")
+
+
+def data_ship(body: EventBody) -> str:
+    return str(body.data.get("ship"))
 
 
 def _check_quantity(body: EventBody, batch: BatchRow, *, whole: bool) -> None:
@@ -121,6 +127,8 @@ def apply_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: 
     elif body.type == "receive":
         batch.org_id, batch.status, batch.transit_to = actor.org, "held", None
         batch.quantity = str(data["quantity"])
+    elif body.type == "cancel":
+        batch.status, batch.transit_to = "held", None
     elif body.type in ("consume", "sell") and batch.quantity is not None:
         left = _qty(batch.quantity) - _qty(data["quantity"])
         batch.quantity = str(left)

@@ -225,6 +225,12 @@ def _test(data: Mapping[str, Any]) -> None:
     require_text(data, "report_no", max_len=64)
 
 
+def _cancel(data: Mapping[str, Any]) -> None:
+    """The sender takes back a shipment that was not received."""
+    require_hash(data, "ship")
+    require_text(data, "reason", max_len=500)
+
+
 def _sell(data: Mapping[str, Any]) -> None:
     require_quantity(data)
 
@@ -245,6 +251,7 @@ register(EventType("observe", _observe))
 register(EventType("correct", _correct))
 register(EventType("ship", _ship))
 register(EventType("receive", _receive, by_non_holder=True))
+register(EventType("cancel", _cancel))
 register(EventType("transform", _transform, genesis=True))
 register(EventType("consume", _consume))
 register(EventType("sample", _sample))

@@ -28,13 +28,13 @@ from sqlalchemy import Engine
 
 from farmtrace.storage.engine import make_engine
 from farmtrace.storage.uow import (UnitOfWork, key_entries, read_event_range, read_merkle_nodes, seq_bounds,
-                                   stream_merkle_level)
+                                   stream_batch_heads, stream_merkle_level)
 
 from . import merkle
 from .checkpoint import Checkpoint as SignedCheckpoint
 from .checkpoint import verifier_key
 from .errors import CheckpointError
-from .events import event_type
+from .events import HEX64, event_type
 from .signing import unb64, verify_event_signature
 
 COLUMNS = ("id", "type", "batch", "org", "key", "prev", "at")
@@ -173,8 +173,8 @@ class _Replay:
     def __init__(self, report: VerificationReport, log_keys: dict[str, bytes]) -> None:
         self.report = report
         self.keys: dict[str, _KeyState] = {kid: _KeyState(pub, None, "log", 0, None) for kid, pub in log_keys.items()}
-        self.heads: dict[str, str] = {}
-        self.consumes: dict[str, tuple[str, set[str], str, str]] = {}
+        self.heads: dict[str, bytes] = {}  # batch -> raw hash of its chain head (32 bytes: memory per batch)
+        self.consumes: dict[str, tuple[str, set[str], str, str, set[str]]] = {}
         self.expected_seq = 0
         self.tree = merkle.CompactRange()
         self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
@@ -233,12 +233,15 @@ class _Replay:
             self.fail("event", f"malformed key entry: {err}", seq=seq)
 
     def transformation(self, seq: int, ev_hash: str, etype: str, canonical: str) -> None:
-        """Layer 3: every output names consume events that exist, name it, and took what it says."""
+        """Layer 3: every output names consume events that exist, name it, and took what it says.
+
+        A consume event is remembered only until each output it names has been seen.
+        """
         try:
             body = json.loads(canonical)
             data, batch = body["data"], body["batch"]
             if etype == "consume":
-                self.consumes[ev_hash] = (batch, set(data["into"]), data["quantity"], data["unit"])
+                self.consumes[ev_hash] = (batch, set(data["into"]), data["quantity"], data["unit"], set(data["into"]))
                 return
             for i, item in enumerate(data["inputs"]):
                 consumed = self.consumes.get(item["event"])
@@ -250,6 +253,9 @@ class _Replay:
                     reason = f"input {i}: {item['quantity']} {item['unit']} differs from the {consumed[2]} " \
                              f"{consumed[3]} consumed"
                 else:
+                    consumed[4].discard(batch)
+                    if not consumed[4]:
+                        del self.consumes[item["event"]]
                     continue
                 self.fail("transformation", reason, seq=seq, event_hash=ev_hash, batch=batch)
         except (KeyError, TypeError, ValueError) as err:
@@ -265,7 +271,8 @@ class _Replay:
         if batch is None:
             self.fail("chain", "a batch event names no batch", seq=seq, event_hash=ev_hash)
             return
-        head = self.heads.get(batch)
+        stored = self.heads.get(batch)
+        head = stored.hex() if stored is not None else None
         if kind.genesis or prev is None:
             if head is not None:
                 self.fail("chain", "second start of a batch that already has a chain (fork)", seq=seq,
@@ -276,7 +283,7 @@ class _Replay:
         elif prev != head:
             self.fail("chain", f"prev {prev} is not the chain head {head}: an event is missing, reordered or forked",
                       seq=seq, event_hash=ev_hash, batch=batch)
-        self.heads[batch] = ev_hash
+        self.heads[batch] = bytes.fromhex(ev_hash) if HEX64.match(ev_hash) else ev_hash.encode()
 
 
 def _log_keys(uow: UnitOfWork) -> dict[str, bytes]:
@@ -307,7 +314,6 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
         log_keys = _log_keys(uow)
         log_state = uow.lock_log()
         checkpoints = uow.checkpoints()
-        stored_heads = {b.id: b.head for b in uow.batches(limit=10**9)}
         key_rows = uow.keys()
     stored_size = log_state.size
     replay = _Replay(report, log_keys)
@@ -359,7 +365,7 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
     report.size = replay.expected_seq
     report.root = merkle.b64(replay.tree.root())
     report.batches = len(replay.heads)
-    _check_totals(replay, stored_size, stored_heads, key_rows)
+    _check_totals(replay, stored_size, stream_batch_heads(engine), key_rows)
     if bytes(log_state.frontier) != replay.tree.state():
         replay.fail("log", "the stored Merkle frontier (the tree's right edge) disagrees with the events")
     _check_merkle_nodes(engine, replay, from_level=chunk.bit_length() - 1 if aligned else 0)
@@ -368,13 +374,15 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
     return report
 
 
-def _check_totals(replay: _Replay, stored_size: int, stored_heads: dict[str, str | None], key_rows: list[Any]) -> None:
+def _check_totals(replay: _Replay, stored_size: int, stored_heads: Iterator[tuple[str, str | None]],
+                  key_rows: list[Any]) -> None:
     if stored_size != replay.expected_seq:
         replay.fail("log", f"the log records size {stored_size} but holds entries up to {replay.expected_seq}")
-    for batch, head in stored_heads.items():
-        if replay.heads.get(batch) != head:
-            replay.fail("chain", f"stored chain head {head} disagrees with the events ({replay.heads.get(batch)})",
-                        batch=batch)
+    for batch, head in stored_heads:
+        replayed = replay.heads.get(batch)
+        if (replayed.hex() if replayed else None) != head:
+            replay.fail("chain", f"stored chain head {head} disagrees with the events "
+                                 f"({replayed.hex() if replayed else None})", batch=batch)
     for row in key_rows:
         state = replay.keys.get(row.id)
         if row.purpose == "org" and (state is None or state.valid_from != (row.added_seq or 0) + 1):

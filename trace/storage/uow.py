@@ -411,6 +411,21 @@ def read_merkle_nodes(engine: Engine, level: int, start: int, end: int) -> list[
             {"lv": level, "s": start, "e": end})]
 
 
+def stream_batch_heads(engine: Engine, *, chunk: int = 20000) -> Iterator[tuple[str, str | None]]:
+    """(batch id, chain head) of every batch, in id order, a page at a time."""
+    after = ""
+    with engine.connect() as conn:
+        while True:
+            rows = list(conn.execute(text("SELECT id, head FROM batches WHERE id > :after ORDER BY id LIMIT :limit"),
+                                     {"after": after, "limit": chunk}))
+            if not rows:
+                return
+            for batch_id, head in rows:
+                yield str(batch_id), None if head is None else str(head)
+            after = rows[-1][0]
+            conn.rollback()
+
+
 def stream_merkle_level(engine: Engine, level: int, *, chunk: int = 20000) -> Iterator[tuple[int, bytes]]:
     """Stored nodes of one level in index order."""
     after = -1

@@ -23,6 +23,7 @@ STEPS: dict[str, tuple[str, str]] = {
     "inspected": ("检验", "Inspected"),
     "ship": ("发货", "Shipped"),
     "receive": ("收货", "Received"),
+    "cancel": ("取消发货", "Shipment cancelled"),
     "transform": ("加工", "Processed from inputs"),
     "consume": ("投入加工", "Used in processing"),
     "sample": ("抽样", "Sampled"),
