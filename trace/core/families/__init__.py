@@ -113,6 +113,53 @@ def threshold_for(table: Sequence[Threshold], rule_id: str, on: date, *, categor
     return None
 
 
+def valid_on(row: Threshold, on: date) -> bool:
+    """Whether a threshold row is in force on `on`."""
+    return row.valid_from <= on and (row.valid_to is None or on < row.valid_to)
+
+
+def limit_text(row: Threshold) -> str:
+    """A limit as people read it: "0.04–0.30 mg/kg", "≤ 0.2 mg/kg", "not detected"."""
+    if row.comparator == "range":
+        return f"{row.limit}–{row.high} {row.unit}"
+    if row.comparator == "not_detected":
+        return "not detected"
+    return f"{row.comparator.replace('<=', '≤').replace('>=', '≥')} {row.limit} {row.unit}"
+
+
+def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
+                   factor: Decimal | None) -> tuple[bool | None, str]:
+    """Whether a lab result meets `row` (None: not comparable) and a message citing the standard.
+
+    `factor` converts the result's unit into the row's (None: the units do not compare). A null
+    value with an `lod` is "not detected": it meets a "≤"/"not detected" limit only if the LOD does.
+    """
+    if factor is None:
+        return None, f"{row.standard}: {name} in {data.get('unit')!r} cannot be compared with a limit in {row.unit}"
+    if data.get("value") is None:
+        lod = decimal(data.get("lod"))
+        if lod is None:
+            return None, f"{row.standard}: {name} has neither a value nor a LOD"
+        lod = lod * factor
+        shown = f"{name} not detected (LOD {lod.normalize():f} {row.unit})"
+        if row.comparator in ("<=", "<", "not_detected"):
+            ok = row.limit is None or lod <= row.limit
+            return ok, f"{row.standard}: {shown} {'meets' if ok else 'cannot show'} {limit_text(row)}"
+        return False, f"{row.standard}: {shown} is below {limit_text(row)}"
+    value = decimal(data.get("value"))
+    if value is None:
+        return None, f"{row.standard}: {name} value {data.get('value')!r} is not a number"
+    value = value * factor
+    ok = row.holds(value)
+    shown = f"{name} {value.normalize():f} {row.unit}"
+    if row.comparator == "range":
+        return ok, f"{row.standard}: {shown} {'within' if ok else 'outside'} {limit_text(row)}"
+    if row.comparator == "not_detected":
+        return ok, f"{row.standard}: {shown} {'not detected' if ok else 'detected; must not be detected'}"
+    sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<")}[row.comparator]
+    return ok, f"{row.standard}: {shown} {sign[0] if ok else sign[1]} {row.limit} {row.unit}"
+
+
 def decimal(value: Any) -> Decimal | None:
     """A decimal string as Decimal (None when absent or not a number; validators reject those first)."""
     if not isinstance(value, str):

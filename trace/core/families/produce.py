@@ -62,7 +62,7 @@ from typing import Any
 
 from ..errors import InvalidEventError
 from ..events import EventType, register, require_decimal, require_text, validate_new_batch
-from . import Proposal, Rule, Threshold, decimal, threshold_for
+from . import Proposal, Rule, Threshold, compare_result, decimal, limit_text, threshold_for, valid_on
 
 FAMILY = "produce"
 
@@ -233,46 +233,9 @@ def _factor(unit: Any, to: str) -> Decimal | None:
     return have[1] / want[1]
 
 
-def _limit_text(row: Threshold) -> str:
-    if row.comparator == "range":
-        return f"{row.limit}–{row.high} {row.unit}"
-    if row.comparator == "not_detected":
-        return "not detected"
-    return f"{row.comparator.replace('<=', '≤').replace('>=', '≥')} {row.limit} {row.unit}"
-
-
 def compare(row: Threshold, data: Mapping[str, Any]) -> tuple[bool | None, str]:
     """Whether a test body's data meets `row` (None: units not comparable) and a message citing it."""
-    name = analyte_of(data).replace("_", " ")
-    factor = _factor(data.get("unit"), row.unit)
-    if factor is None:
-        return None, f"{row.standard}: {name} in {data.get('unit')!r} cannot be compared with a limit in {row.unit}"
-    if data.get("value") is None:
-        lod = decimal(data.get("lod"))
-        if lod is None:
-            return None, f"{row.standard}: {name} has neither a value nor a LOD"
-        lod = lod * factor
-        shown = f"{name} not detected (LOD {lod.normalize():f} {row.unit})"
-        if row.comparator in ("<=", "<", "not_detected"):
-            ok = row.limit is None or lod <= row.limit
-            return ok, f"{row.standard}: {shown} {'meets' if ok else 'cannot show'} {_limit_text(row)}"
-        return False, f"{row.standard}: {shown} is below {_limit_text(row)}"
-    value = decimal(data.get("value"))
-    if value is None:
-        return None, f"{row.standard}: {name} value {data.get('value')!r} is not a number"
-    value = value * factor
-    ok = row.holds(value)
-    shown = f"{name} {value.normalize():f} {row.unit}"
-    if row.comparator == "range":
-        return ok, f"{row.standard}: {shown} {'within' if ok else 'outside'} {_limit_text(row)}"
-    if row.comparator == "not_detected":
-        return ok, f"{row.standard}: {shown} {'not detected' if ok else 'detected; must not be detected'}"
-    sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<")}[row.comparator]
-    return ok, f"{row.standard}: {shown} {sign[0] if ok else sign[1]} {row.limit} {row.unit}"
-
-
-def _valid(row: Threshold, on: date) -> bool:
-    return row.valid_from <= on and (row.valid_to is None or on < row.valid_to)
+    return compare_result(row, data, analyte_of(data).replace("_", " "), _factor(data.get("unit"), row.unit))
 
 
 def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -> tuple[str, str | None]:
@@ -282,7 +245,7 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
     "info" (it does not). An analyte with no row gives ("info", None); so does a category with none.
     """
     analyte = analyte_of(data)
-    rows = [r for r in THRESHOLDS if r.analyte == analyte and r.rule_id in _SAFETY_IDS + _CLAIM_IDS and _valid(r, on)]
+    rows = [r for r in THRESHOLDS if r.analyte == analyte and r.rule_id in _SAFETY_IDS + _CLAIM_IDS and valid_on(r, on)]
     if not rows:
         return "info", None
     category = category or _known_category(data.get("category"))

@@ -57,7 +57,7 @@ from typing import Any
 
 from ..errors import InvalidEventError
 from ..events import DECIMAL, EventType, register, require_decimal, require_text, validate_new_batch
-from . import Proposal, Rule, Threshold, decimal, threshold_for
+from . import Proposal, Rule, Threshold, compare_result, decimal, limit_text, threshold_for, valid_on
 
 FAMILY = "water"
 
@@ -191,56 +191,23 @@ def _factor(unit: Any, to: str) -> Decimal | None:
     return None if have is None or want is None else have / want
 
 
-def _limit_text(row: Threshold) -> str:
-    if row.comparator == "not_detected":
-        return "not detected"
-    return f"{row.comparator.replace('<=', '≤').replace('>=', '≥')} {row.limit} {row.unit}"
-
-
 def compare(row: Threshold, data: Mapping[str, Any]) -> tuple[bool | None, str]:
     """Whether a test body's data meets `row` (None: units not comparable) and a message citing it."""
-    name = analyte_of(data).replace("_", " ")
-    factor = _factor(data.get("unit"), row.unit)
-    if factor is None:
-        return None, f"{row.standard}: {name} in {data.get('unit')!r} cannot be compared with a limit in {row.unit}"
-    if data.get("value") is None:
-        lod = decimal(data.get("lod"))
-        if lod is None:
-            return None, f"{row.standard}: {name} has neither a value nor a LOD"
-        lod = lod * factor
-        shown = f"{name} not detected (LOD {lod.normalize():f} {row.unit})"
-        if row.comparator in ("<=", "<", "not_detected"):
-            ok = row.limit is None or lod <= row.limit
-            return ok, f"{row.standard}: {shown} {'meets' if ok else 'cannot show'} {_limit_text(row)}"
-        return False, f"{row.standard}: {shown} is below {_limit_text(row)}"
-    value = decimal(data.get("value"))
-    if value is None:
-        return None, f"{row.standard}: {name} value {data.get('value')!r} is not a number"
-    value = value * factor
-    ok = row.holds(value)
-    shown = f"{name} {value.normalize():f} {row.unit}"
-    if row.comparator == "not_detected":
-        return ok, f"{row.standard}: {shown} {'not detected' if ok else 'detected; must not be detected'}"
-    sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<")}[row.comparator]
-    return ok, f"{row.standard}: {shown} {sign[0] if ok else sign[1]} {row.limit} {row.unit}"
-
-
-def _valid(row: Threshold, on: date) -> bool:
-    return row.valid_from <= on and (row.valid_to is None or on < row.valid_to)
+    return compare_result(row, data, analyte_of(data).replace("_", " "), _factor(data.get("unit"), row.unit))
 
 
 def _qualifies(data: Mapping[str, Any], on: date) -> tuple[bool | None, str] | None:
     """Whether a test meets a GB 8537-2018 qualifying indicator (None: not an indicator)."""
     analyte = analyte_of(data)
     row = next((r for r in THRESHOLDS if r.rule_id == "water.mineral_indicator" and r.analyte == analyte
-                and _valid(r, on)), None)
+                and valid_on(r, on)), None)
     if row is None:
         return None
     ok, message = compare(row, data)
     if not ok:
         return ok, message
     any_temp = next((r for r in THRESHOLDS if r.rule_id == "water.mineral_indicator_any_temp"
-                     and r.analyte == analyte and _valid(r, on)), None)
+                     and r.analyte == analyte and valid_on(r, on)), None)
     if any_temp is None or compare(any_temp, data)[0]:
         return True, f"{message} (qualifying indicator)"
     warm = threshold_for(THRESHOLDS, "water.warm_source", on, category="mineral_water")
@@ -258,7 +225,7 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
     (met) or "info" (not met). An analyte with no row gives ("info", None); so does a category with none.
     """
     analyte = analyte_of(data)
-    rows = [r for r in THRESHOLDS if r.analyte == analyte and _valid(r, on)
+    rows = [r for r in THRESHOLDS if r.analyte == analyte and valid_on(r, on)
             and (r.rule_id in _SAFETY_IDS or r.rule_id == "water.mineral_indicator")]
     if not rows:
         return "info", None
@@ -454,7 +421,7 @@ def _check_release(p: Proposal) -> str | None:
         return None  # a source batch (see water.no_trucking) or not water
     on = p.at.date()
     needed = sorted({r.analyte for r in THRESHOLDS if r.rule_id in _MICRO_IDS and r.category == category
-                     and _valid(r, on)})
+                     and valid_on(r, on)})
     if _is_ozone_line(p.history):
         needed.append("bromate")
     tests = p.earlier("test")
