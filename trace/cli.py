@@ -160,6 +160,41 @@ def key_revoke(key_id: str, reason: str, suspected_since: str | None) -> None:
 
 
 @main.group()
+def token() -> None:
+    """API tokens (per user; shown once, stored hashed)."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--days", type=click.IntRange(1, 3650), default=None, help="Expire after this many days (default: never).")
+def token_create(username: str, days: int | None) -> None:
+    """Make an API token for USERNAME and print it once (it is stored only as a hash)."""
+    from farmtrace.core.tokens import create_token
+    made = create_token(_ledger(), username, days=days)
+    until = made.expires_at.isoformat(timespec="seconds") if made.expires_at else "until revoked"
+    click.echo(f"token {made.id} for {username} ({until}); shown once, keep it secret:", err=True)
+    click.echo(made.token)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=click.IntRange(1, None))
+def token_revoke(token_id: int) -> None:
+    """Revoke an API token by its id; requests with it are refused from now on."""
+    from farmtrace.core.tokens import revoke_token
+    info = revoke_token(_ledger(), token_id)
+    click.echo(f"token {info.id} ({info.prefix}…, user {info.username}) revoked")
+
+
+@token.command("list")
+def token_list() -> None:
+    """List API tokens (id, prefix, user, org, role, state); never the tokens themselves."""
+    from farmtrace.core.tokens import list_tokens
+    for t in list_tokens(_ledger()):
+        state = "revoked" if t.revoked_at else (f"expires {t.expires_at:%Y-%m-%d}" if t.expires_at else "active")
+        click.echo(f"{t.id}\t{t.prefix}…\t{t.username}\t{t.org}\t{t.role}\t{state}")
+
+
+@main.group()
 def event() -> None:
     """Events."""
 

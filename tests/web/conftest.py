@@ -23,3 +23,17 @@ def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def bearer(app: Flask):
+    """bearer("rice") -> headers with an API token of that demo user (made up front, so that counting rows
+    around a request sees only what the request wrote)."""
+    from farmtrace.core.tokens import create_token
+    made = {user: create_token(app.extensions["ledger"], user).token for user in ("rice", "tea", "regulator", "admin")}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in made:
+            made[username] = create_token(app.extensions["ledger"], username).token
+        return {"Authorization": f"Bearer {made[username]}"}
+    return headers

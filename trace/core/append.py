@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -393,9 +395,17 @@ def _from_row(row: Event, *, created: bool) -> StoredEvent:
                        body=EventBody.parse(row.canonical.encode("utf-8")), created=created)
 
 
+DRIVER_INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
+DB_REFUSALS: tuple[type[Exception], ...] = (IntegrityError, OperationalError, *DRIVER_INTEGRITY_ERRORS)
+
+
 def translate_db_error(err: Exception) -> FarmtraceError:
-    """Turn a database refusal during an append into a clear conflict."""
-    if isinstance(err, IntegrityError):
+    """Turn a database refusal during an append into a clear conflict.
+
+    The append path's multi-row inserts go straight to the driver, so its IntegrityError
+    (sqlite3's or psycopg's) arrives unwrapped as well as SQLAlchemy's.
+    """
+    if isinstance(err, (IntegrityError, *DRIVER_INTEGRITY_ERRORS)):
         return ChainConflictError("another append won the race for this batch or event id; read the new head and retry")
     if isinstance(err, OperationalError) and "locked" in str(err).lower():
         return ChainConflictError("the ledger is busy; retry")
@@ -405,5 +415,14 @@ def translate_db_error(err: Exception) -> FarmtraceError:
 def append_many(tx: AppendTx, drafts: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[StoredEvent]:
     """Append up to MAX_BATCH_APPEND custodial events in one transaction: all or nothing."""
     if len(drafts) > MAX_BATCH_APPEND:
-        raise InvalidEventError(f"at most {MAX_BATCH_APPEND} events per batch append, got {len(drafts)}")
-    return [append_custodial(tx, d, actor=actor) for d in drafts]
+        raise InvalidEventError(f"at most {MAX_BATCH_APPEND} events per batch append, got {len(drafts)}",
+                                field="items")
+    stored = []
+    for i, draft in enumerate(drafts):
+        try:
+            stored.append(append_custodial(tx, draft, actor=actor))
+        except FarmtraceError as err:  # name the item, so the client knows which one to fix
+            err.field = f"items[{i}]" + (f".{err.field}" if err.field else "")
+            err.message = f"item {i}: {err.message}"
+            raise
+    return stored

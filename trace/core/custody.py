@@ -63,6 +63,9 @@ def check_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: 
     elif body.type == "recall":
         if tx.org_kind(actor.org) != "regulator":
             raise CustodyError("only a regulator may recall", field="org")
+        for other in data.get("also", []):
+            if tx.batch(str(other)) is None:
+                raise NotFoundError(f"data.also names no batch {other}", field="data.also")
     elif batch.org_id != actor.org:
         raise CustodyError(f"batch {batch.id} is held by {batch.org_id}, not {actor.org}", field="batch")
     if batch.status in ("consumed", "sold") and body.type in ("ship", "sell", "consume"):

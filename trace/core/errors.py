@@ -65,3 +65,27 @@ class CheckpointError(FarmtraceError):
     """A signed note or checkpoint does not parse or does not verify."""
 
     code = "bad_checkpoint"
+
+
+class AuthenticationError(FarmtraceError):
+    """No credentials, or credentials that are unknown, revoked or expired."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(FarmtraceError):
+    """The authenticated actor's role may not do this."""
+
+    code = "forbidden"
+
+
+class TooManyAttemptsError(FarmtraceError):
+    """Too many failed authentication attempts from one client; try again later."""
+
+    code = "rate_limited"
+
+
+class InvalidRequestError(FarmtraceError):
+    """A request's parameters or JSON body do not match the API's schema; nothing was written."""
+
+    code = "invalid_request"

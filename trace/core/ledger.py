@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from farmtrace.storage.models import Org, SigningKey, User
 from farmtrace.storage.uow import UnitOfWork
@@ -53,7 +52,7 @@ class Ledger:
                 result = command(uow)
                 uow.commit()
                 return result
-        except (IntegrityError, OperationalError) as err:
+        except _append.DB_REFUSALS as err:
             raise _append.translate_db_error(err) from err
 
     # ---- events ----

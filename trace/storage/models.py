@@ -178,3 +178,17 @@ class PersonalData(SQLModel, table=True):
 
 
 LEDGER_TABLES = ("events", "merkle_nodes", "checkpoints")
+
+
+class ApiToken(SQLModel, table=True):
+    """A user's API token: only its SHA-256 is kept; the clear token is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, description="lowercase hex SHA-256 of the clear token")
+    prefix: str = Field(max_length=16, description="the token's first characters, for display")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None

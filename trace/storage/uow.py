@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlmodel import Session
 
 from .engine import WRITE, is_sqlite
-from .models import (Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org, PersonalData, Recall,
-                     SigningKey, User)
+from .models import (ApiToken, Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org, PersonalData,
+                     Recall, SigningKey, User)
 
 
 # The append path's statements. An append runs them on every call, so they go straight to the
@@ -288,6 +288,18 @@ class UnitOfWork:
             stmt = stmt.where(Batch.org_id == org_id)
         return list(self.session.scalars(stmt))
 
+    def search_batches(self, org_id: str | None = None, q: str | None = None, limit: int = 50) -> list[Batch]:
+        """Newest first: batches an org holds or created (every batch when `org_id` is None), whose
+        id, lot or product contains `q`."""
+        stmt = select(Batch).order_by(Batch.created_seq.desc()).limit(limit)  # type: ignore[union-attr]
+        if org_id:
+            stmt = stmt.where((Batch.org_id == org_id) | (Batch.origin_org == org_id))
+        if q:
+            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(Batch.id.like(pattern, escape="\\") | Batch.lot.like(pattern, escape="\\")  # type: ignore[attr-defined]
+                              | Batch.product.like(pattern, escape="\\"))  # type: ignore[attr-defined]
+        return list(self.session.scalars(stmt))
+
     def event_by_id(self, event_id: str) -> Event | None:
         return self.session.scalars(select(Event).where(Event.id == event_id)).first()
 
@@ -314,7 +326,7 @@ class UnitOfWork:
     def row_counts(self) -> dict[str, int]:
         counts = {}
         for model in (Org, User, SigningKey, Batch, Event, MerkleNode, Checkpoint, Lineage, Recall, Finding,
-                      PersonalData):
+                      PersonalData, ApiToken):
             counts[model.__tablename__] = int(self.session.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
         return counts
 

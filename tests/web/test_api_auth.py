@@ -1,0 +1,194 @@
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from farmtrace.cli import main
+from farmtrace.core.errors import AuthenticationError, NotFoundError
+from farmtrace.core.tokens import authenticate, create_token, revoke_token, token_hash
+from farmtrace.storage.models import ApiToken, utcnow
+from farmtrace.web.auth import FAILURE_LIMIT
+
+
+def test_a_token_acts_as_its_user_until_it_is_revoked(app, client) -> None:
+    ledger = app.extensions["ledger"]
+    made = create_token(ledger, "rice")
+    assert made.token.startswith("ft_") and len(made.token) >= 40
+    actor = authenticate(ledger, made.token)
+    assert (actor.org, actor.user, actor.role) == ("nanjiang-se-rice", "rice", "producer")
+    headers = {"Authorization": f"Bearer {made.token}"}
+    assert client.get("/api/v1/batches", headers=headers).status_code == 200
+    revoke_token(ledger, made.id)
+    refused = client.get("/api/v1/batches", headers=headers)
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "unauthenticated"
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_only_the_hash_of_a_token_is_stored(app) -> None:
+    ledger = app.extensions["ledger"]
+    made = create_token(ledger, "tea")
+    with ledger.uow() as uow:
+        stored = uow.session.get(ApiToken, made.id)
+        dump = str(uow.execute("SELECT * FROM api_tokens").all())
+    assert stored.token_hash == token_hash(made.token) and made.token not in dump
+    assert stored.prefix == made.token[:10]
+
+
+def test_an_expired_token_is_refused(app) -> None:
+    ledger = app.extensions["ledger"]
+    made = create_token(ledger, "rice", days=1)
+
+    def expire(uow):
+        row = uow.session.get(ApiToken, made.id)
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        uow.add(row)
+    ledger.write(expire)
+    with pytest.raises(AuthenticationError):
+        authenticate(ledger, made.token)
+
+
+def test_unknown_revoked_and_malformed_tokens_get_the_same_answer(app, client) -> None:
+    ledger = app.extensions["ledger"]
+    revoked = create_token(ledger, "rice")
+    revoke_token(ledger, revoked.id)
+    answers = {client.get("/api/v1/batches", headers={"Authorization": f"Bearer {token}"}).get_json()["error"]["message"]
+               for token in (revoked.token, "ft_" + "x" * 43, "not-a-token", "ft_" + "é" * 10)}
+    assert len(answers) == 1
+
+
+def test_tokens_for_unknown_users_and_ids_are_refused(app) -> None:
+    with pytest.raises(NotFoundError):
+        create_token(app.extensions["ledger"], "nobody")
+    with pytest.raises(NotFoundError):
+        revoke_token(app.extensions["ledger"], 999999)
+
+
+BAD_HEADERS = {
+    "no scheme": "ft_abc", "basic auth": "Basic cmljZTpwYXNzd29yZA==", "empty bearer": "Bearer ",
+    "an unknown token": "Bearer ft_" + "A" * 43,
+}
+
+
+@pytest.mark.parametrize("header", list(BAD_HEADERS.values()), ids=list(BAD_HEADERS))
+def test_a_bad_authorization_header_gets_401_with_the_error_body(client, header) -> None:
+    response = client.get("/api/v1/batches", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["field"] == "Authorization"
+
+
+def test_a_token_in_the_query_string_is_refused_even_when_valid(client, bearer) -> None:
+    token = bearer("rice")["Authorization"].split()[1]
+    for name in ("access_token", "token"):
+        response = client.get(f"/api/v1/batches?{name}={token}")
+        assert response.status_code == 401 and response.get_json()["error"]["field"] == "access_token"
+    assert client.get(f"/api/v1/orgs?access_token={token}").status_code == 401
+
+
+def test_repeated_failures_from_one_address_are_rate_limited(app, client, bearer) -> None:
+    good = bearer("rice")
+    before = app.extensions["ledger"].row_counts()
+    for _ in range(FAILURE_LIMIT):
+        assert client.get("/api/v1/batches", headers={"Authorization": "Bearer ft_wrong"}).status_code == 401
+    limited = client.get("/api/v1/batches", headers=good)
+    assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
+    assert limited.headers["Retry-After"] == "60"
+    other_client = client.get("/api/v1/batches", headers=good, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other_client.status_code == 200
+    assert client.get("/api/v1/orgs").status_code == 200  # public reads need no token and are not limited
+    assert app.extensions["ledger"].row_counts() == before
+
+
+def test_a_thousand_wrong_tokens_never_succeed(app, client) -> None:
+    statuses = [client.get("/api/v1/batches", headers={"Authorization": f"Bearer ft_guess{i}"},
+                           environ_base={"REMOTE_ADDR": f"198.51.100.{i % 40}"}).status_code for i in range(1000)]
+    assert set(statuses) == {401, 429} and statuses.count(401) == 40 * FAILURE_LIMIT
+
+
+def test_tokens_from_the_command_line(app, client, db_url, tmp_path) -> None:
+    env = {"FARMTRACE_DATABASE_URL": db_url, "FARMTRACE_INSTANCE": str(tmp_path / "cli-instance")}
+    runner = CliRunner()
+    created = runner.invoke(main, ["token", "create", "regulator", "--days", "30"], env=env)
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/batches?q=rice", headers=headers).status_code == 200
+    listed = runner.invoke(main, ["token", "list"], env=env)
+    assert token not in listed.output and "regulator" in listed.output
+    token_id = listed.output.strip().splitlines()[-1].split("\t")[0]
+    assert runner.invoke(main, ["token", "revoke", token_id], env=env).exit_code == 0
+    assert client.get("/api/v1/batches", headers=headers).status_code == 401
+    unknown = runner.invoke(main, ["token", "create", "nobody"], env=env)
+    assert unknown.exit_code == 1 and "no user nobody" in unknown.stderr
+
+
+# ---- authorization matrix: every API operation x {anonymous, holder, other producer, regulator, admin} ----
+ROLES = {"anonymous": None, "holder": "rice", "other producer": "tea", "regulator": "regulator", "admin": "admin"}
+PUBLIC = {role: 200 for role in ROLES}
+TOKEN_READ = {**PUBLIC, "anonymous": 401}
+
+
+def _draft(batch: str = "plot-nj-0") -> dict:
+    import uuid
+    return {"type": "observe", "batch": batch, "id": str(uuid.uuid4()), "data": {"step": "inspected"}}
+
+
+def _first_hash(client) -> str:
+    return client.get("/api/v1/log/entries?start=3&end=4").get_json()["entries"][0]["hash"]
+
+
+MATRIX = {  # (method, rule): (url or url(client), body() or None, expected status per role)
+    ("GET", "/api/v1/batches"): ("/api/v1/batches", None, TOKEN_READ),
+    ("GET", "/api/v1/batches/<batch_id>"): ("/api/v1/batches/plot-nj-0", None, TOKEN_READ),
+    ("GET", "/api/v1/batches/<batch_id>/trace"): ("/api/v1/batches/plot-nj-0/trace", None, PUBLIC),
+    ("POST", "/api/v1/batches/<batch_id>/recall"): (
+        "/api/v1/batches/plot-nj-0/recall", lambda: {"reason": "抽检不合格"},
+        {"anonymous": 401, "holder": 403, "other producer": 403, "regulator": 201, "admin": 403}),
+    ("POST", "/api/v1/events"): (
+        "/api/v1/events", _draft,
+        {"anonymous": 401, "holder": 201, "other producer": 403, "regulator": 403, "admin": 403}),
+    ("POST", "/api/v1/events/batch"): (
+        "/api/v1/events/batch", lambda: {"items": [_draft(), _draft()]},
+        {"anonymous": 401, "holder": 201, "other producer": 403, "regulator": 403, "admin": 403}),
+    ("GET", "/api/v1/events/<event_hash>"): (lambda client: f"/api/v1/events/{_first_hash(client)}", None, PUBLIC),
+    ("GET", "/api/v1/orgs"): ("/api/v1/orgs", None, PUBLIC),
+    ("GET", "/api/v1/keys"): ("/api/v1/keys", None, PUBLIC),
+    ("GET", "/api/v1/log/entries"): ("/api/v1/log/entries", None, PUBLIC),
+    ("GET", "/api/v1/log/inclusion"): (lambda client: f"/api/v1/log/inclusion?hash={_first_hash(client)}", None, PUBLIC),
+    ("GET", "/api/v1/log/consistency"): ("/api/v1/log/consistency?from=1&to=5", None, PUBLIC),
+    ("GET", "/api/v1/openapi.json"): ("/api/v1/openapi.json", None, PUBLIC),
+    ("GET", "/log/checkpoint"): ("/log/checkpoint", None, PUBLIC),
+    ("GET", "/log/key"): ("/log/key", None, PUBLIC),
+}
+
+
+def test_the_matrix_covers_every_api_route(app) -> None:
+    routes = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/log/"))
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes == set(MATRIX)
+
+
+@pytest.mark.parametrize("route", list(MATRIX), ids=[f"{m} {r}" for m, r in MATRIX])
+def test_each_role_gets_the_expected_status_and_a_refusal_writes_nothing(app, client, bearer, route) -> None:
+    url, body, expected = MATRIX[route]
+    url = url(client) if callable(url) else url
+    ledger = app.extensions["ledger"]
+    headers = {role: bearer(user) if user else {} for role, user in ROLES.items()}
+    # refusals first, so that each is checked against an unchanged ledger
+    for role in sorted(ROLES, key=lambda r: expected[r] < 400):
+        before = ledger.row_counts()
+        response = client.open(url, method=route[0], json=body() if body else None, headers=headers[role])
+        assert response.status_code == expected[role], (role, response.get_data(as_text=True)[:300])
+        if response.status_code >= 400:
+            assert set(response.get_json()["error"]) == {"code", "message", "field"}
+            assert ledger.row_counts() == before, role
+        elif route[0] == "GET":
+            assert ledger.row_counts() == before, role
+
+
+def test_anonymous_json_carries_no_private_fields(client) -> None:
+    orgs = client.get("/api/v1/orgs").get_data(as_text=True)
+    keys = client.get("/api/v1/keys").get_data(as_text=True)
+    trace = client.get("/api/v1/batches/rice-nj-1/trace?direction=backward").get_data(as_text=True)
+    for text in (orgs, keys, trace):
+        for private in ("password", "sealed", "token", "uscc", "personal_data", "salt"):
+            assert private not in text
