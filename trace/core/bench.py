@@ -262,6 +262,7 @@ def run_bench(*, events: int = 20_000, echo: Echo = print, folder: Path | None =
         echo(f"farmtrace bench (folder {where}{', database ' + database_url.split('@')[-1] if database_url else ''})")
         if appends:
             _bench_appends(where, figures, echo)
+            figures["http"] = bench_http(where, echo)
         figures.update(_bench_big(where, events, echo, database_url))
     finally:
         tmp.cleanup()
@@ -334,3 +335,98 @@ def _bench_big(where: Path, events: int, echo: Echo, database_url: str | None) -
     figures["log"] = bench_log(big, where, echo)
     big.engine.dispose()
     return figures
+
+
+def bench_http(folder: Path, echo: Echo, singles: int = 300, batches: int = 20) -> dict[str, Any]:
+    """Appends through the JSON API against gunicorn on 127.0.0.1 (2 workers × 2 threads, 4 kept-alive
+    clients on their own batches), beside the in-process rate measured in the same run."""
+    import http.client
+    import socket
+    import subprocess
+    import sys
+
+    from .tokens import create_token
+
+    url = f"sqlite:///{folder / 'http.db'}"
+    upgrade(url)
+    ledger = Ledger(make_engine(url), secret_key="bench-secret", log_origin="bench.farmtrace/log")
+    ledger.init()
+    _bench_batch(ledger)
+    ledger.create_user("bench-farm", "bench-user", "bench-password-1", role="producer")
+    token = create_token(ledger, "bench-user").token
+    actor = Actor(org="bench-farm")
+    start = time.perf_counter()
+    for i in range(singles):
+        ledger.append(_draft("bench-b0", i), actor=actor)
+    in_single = _rate(singles, time.perf_counter() - start)
+    start = time.perf_counter()
+    for _ in range(batches):
+        ledger.append_many([_draft("bench-b0", i) for i in range(100)], actor=actor)
+    in_batch = _rate(batches * 100, time.perf_counter() - start)
+    ledger.engine.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "FARMTRACE_DATABASE_URL": url, "FARMTRACE_INSTANCE": str(folder / "http-instance"),
+           "FARMTRACE_SECRET_KEY": "bench-secret", "FARMTRACE_LOG_ORIGIN": "bench.farmtrace/log"}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                               "--worker-class", "gthread", "--threads", "2", "--log-level", "warning",
+                               "farmtrace.web:create_app()"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    clients = 4
+
+    def load(path: str, bodies: list[Any]) -> tuple[float, list[int]]:
+        """Send `bodies` from `clients` threads, each on one kept-alive connection; return (seconds, statuses)."""
+        import threading
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def client(part: list[Any]) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stall between header and body
+            for body in part:
+                conn.request("POST", path, json.dumps(body, ensure_ascii=False).encode(), headers)
+                response = conn.getresponse()
+                response.read()
+                with lock:
+                    statuses.append(response.status)
+            conn.close()
+        threads = [threading.Thread(target=client, args=(bodies[k::clients],)) for k in range(clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return time.perf_counter() - start, statuses
+    try:
+        for _ in range(100):  # wait until it listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        # each client appends to its own batch, as separate producers would
+        for k in range(clients):
+            post_body = {"type": "create", "batch": f"bench-h{k}", "data": {"product": "富硒大米", "lot": f"H{k}",
+                                                                            "family": "produce", "quantity": "1",
+                                                                            "unit": "KGM"}}
+            load("/api/v1/events", [post_body])
+        singles_bodies = [_draft(f"bench-h{i % clients}", i) for i in range(singles)]
+        seconds, statuses = load("/api/v1/events", singles_bodies)
+        http_single = _rate(singles, seconds)
+        batch_bodies = [{"items": [_draft(f"bench-h{b % clients}", i) for i in range(100)]} for b in range(batches)]
+        seconds, more = load("/api/v1/events/batch", batch_bodies)
+        statuses += more
+        http_batch = _rate(batches * 100, seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    bad = sum(1 for code in statuses if code >= 300)
+    echo(f"HTTP append, 1 event/request:   {http_single:8.0f}/s   in-process {in_single:8.0f}/s   "
+         f"ratio {http_single / in_single:.2f} (target ≥ 0.5); {bad} non-2xx")
+    echo(f"HTTP append, 100 events/request: {http_batch:8.0f}/s   in-process {in_batch:8.0f}/s   "
+         f"ratio {http_batch / in_batch:.2f} (target ≥ 0.5)")
+    return {"single": {"rate": http_single, "in_process": in_single, "ratio": http_single / in_single},
+            "batch": {"rate": http_batch, "in_process": in_batch, "ratio": http_batch / in_batch}, "non_2xx": bad}
