@@ -19,7 +19,8 @@ verification; they never touch the database.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -158,6 +159,53 @@ def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
         return ok, f"{row.standard}: {shown} {'not detected' if ok else 'detected; must not be detected'}"
     sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<")}[row.comparator]
     return ok, f"{row.standard}: {shown} {sign[0] if ok else sign[1]} {row.limit} {row.unit}"
+
+
+Body = Mapping[str, Any]
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_day(value: Any) -> date | None:
+    """A YYYY-MM-DD string as a date (None when it is not one)."""
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def body_time(body: Body) -> datetime | None:
+    """When an event happened (its `at`), or None when unreadable."""
+    at = body.get("at")
+    if isinstance(at, datetime):
+        return at
+    if isinstance(at, str):
+        try:
+            return datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def fmt_decimal(value: Decimal) -> str:
+    """A decimal for a message: at most 3 places, no trailing zeros (round only for display)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3:
+        value = value.quantize(Decimal("0.001"))
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def bodies_of(bodies: Iterable[Body], *types: str) -> list[Body]:
+    """The bodies of the given event types, in order."""
+    return [body for body in bodies if body.get("type") in types]
+
+
+def proposal_inputs(p: Proposal) -> list[Mapping[str, Any]]:
+    """A transformation's `data.inputs` items that are objects."""
+    items = p.data.get("inputs")
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
 def decimal(value: Any) -> Decimal | None:

@@ -46,13 +46,13 @@ from typing import Any
 
 from ..errors import InvalidEventError
 from ..events import EventType, register, require_decimal, require_text
-from . import Proposal, Rule, Threshold, decimal, threshold_for
+from . import (Proposal, Rule, Threshold, bodies_of, body_time, decimal, fmt_decimal, parse_day, proposal_inputs,
+                threshold_for)
 
 FAMILY = "baijiu"
 
 Body = Mapping[str, Any]
 
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 COUNT = re.compile(r"^[1-9]\d{0,8}$")
 SERIAL = re.compile(r"^([\x21-\x7e]*?)(\d+)$")
 SC_LICENCE = re.compile(r"^SC(\d{3})\d{11}$")
@@ -106,13 +106,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
 
 # ---- validators of this family's event types ---------------------------------------------------------
 
-def _day(value: Any) -> date | None:
-    if not isinstance(value, str) or not DATE.match(value):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+_day = parse_day
 
 
 def _require_date(data: Mapping[str, Any], name: str, *, optional: bool = False) -> date | None:
@@ -189,29 +183,13 @@ def _data(body: Body | None) -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else {}
 
 
-def _when(body: Body) -> datetime | None:
-    at = body.get("at")
-    if isinstance(at, datetime):
-        return at
-    if isinstance(at, str):
-        try:
-            return datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
+_when = body_time
 
 
-def _fmt(value: Decimal) -> str:
-    """A decimal for a message: at most 3 places, no trailing zeros (round only for display)."""
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -3:
-        value = value.quantize(Decimal("0.001"))
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+_fmt = fmt_decimal
 
 
-def _of(bodies: Iterable[Body], *types: str) -> list[Body]:
-    return [body for body in bodies if body.get("type") in types]
+_of = bodies_of
 
 
 def _process(body: Body | None) -> str:
@@ -225,9 +203,7 @@ def _genesis(p: Proposal) -> Body | None:
     return p.history[0] if p.history else None
 
 
-def _inputs(p: Proposal) -> list[Mapping[str, Any]]:
-    items = p.data.get("inputs")
-    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+_inputs = proposal_inputs
 
 
 def _row(rule_id: str, analyte: str, on: date, category: str | None = None) -> Threshold | None:

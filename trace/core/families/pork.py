@@ -60,14 +60,14 @@ from typing import Any
 from ..errors import InvalidEventError
 from .. import events
 from ..events import EventType, register, require_decimal, require_text, validate_new_batch
-from . import Proposal, Rule, Threshold, decimal, threshold_for
+from . import (Proposal, Rule, Threshold, bodies_of, body_time, decimal, fmt_decimal, parse_day, proposal_inputs,
+                threshold_for)
 
 FAMILY = "pork"
 
 Body = Mapping[str, Any]
 
 TAG = re.compile(r"^1\d{14}$")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 COUNT = re.compile(r"^[1-9]\d{0,6}$")
 DAYS = re.compile(r"^(0|[1-9]\d{0,3})$")
 # GB/T 2260 province-level prefixes: the first two digits of any real county code.
@@ -239,38 +239,16 @@ def _data(body: Body) -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else {}
 
 
-def _when(body: Body) -> datetime | None:
-    at = body.get("at")
-    if isinstance(at, datetime):
-        return at
-    if isinstance(at, str):
-        try:
-            return datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
+_when = body_time
 
 
-def _day(value: Any) -> date | None:
-    if not isinstance(value, str) or not DATE.match(value):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+_day = parse_day
 
 
-def _fmt(value: Decimal) -> str:
-    """A decimal for a message: at most 3 places, no trailing zeros (round only for display)."""
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -3:
-        value = value.quantize(Decimal("0.001"))
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+_fmt = fmt_decimal
 
 
-def _of(bodies: Iterable[Body], *types: str) -> list[Body]:
-    return [body for body in bodies if body.get("type") in types]
+_of = bodies_of
 
 
 def _genesis(p: Proposal) -> Body | None:
@@ -309,9 +287,7 @@ def _process(body: Body | None) -> str:
     return str(_data(body).get("process", "")).strip().lower() if body else ""
 
 
-def _inputs(p: Proposal) -> list[Mapping[str, Any]]:
-    items = p.data.get("inputs")
-    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+_inputs = proposal_inputs
 
 
 def _input_quantity(p: Proposal, batch: str) -> tuple[Decimal | None, str | None]:
