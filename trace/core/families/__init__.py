@@ -208,6 +208,33 @@ def proposal_inputs(p: Proposal) -> list[Mapping[str, Any]]:
     return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
+def body_day(body: Body) -> date | None:
+    """The date an event happened on, or None when its `at` is unreadable."""
+    moment = body_time(body)
+    return None if moment is None else moment.date()
+
+
+def claims_of(data: Mapping[str, Any]) -> set[str]:
+    """The label claims an event names (`data.claims`: one text or a list)."""
+    claims = data.get("claims")
+    if isinstance(claims, str):
+        return {claims}
+    return {c for c in claims if isinstance(c, str)} if isinstance(claims, list) else set()
+
+
+def convert_units(value: Decimal, unit: Any, to: str,
+                  units: Mapping[str, tuple[str, Decimal]]) -> Decimal | None:
+    """`value` in `unit` expressed in `to` using `units` (name -> (dimension, factor)); None if they do not compare."""
+    if not isinstance(unit, str):
+        return None
+    src, dst = unit.replace(" ", "").lower(), to.replace(" ", "").lower()
+    if src == dst:
+        return value
+    if src in units and dst in units and units[src][0] == units[dst][0]:
+        return value * units[src][1] / units[dst][1]
+    return None
+
+
 def decimal(value: Any) -> Decimal | None:
     """A decimal string as Decimal (None when absent or not a number; validators reject those first)."""
     if not isinstance(value, str):

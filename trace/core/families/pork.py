@@ -60,8 +60,8 @@ from typing import Any
 from ..errors import InvalidEventError
 from .. import events
 from ..events import EventType, register, require_decimal, require_text, validate_new_batch
-from . import (Proposal, Rule, Threshold, bodies_of, body_time, decimal, fmt_decimal, parse_day, proposal_inputs,
-                threshold_for)
+from . import (Proposal, Rule, Threshold, bodies_of, body_time, convert_units, decimal, fmt_decimal, parse_day,
+                proposal_inputs, threshold_for)
 
 FAMILY = "pork"
 
@@ -316,14 +316,7 @@ _UNITS = {  # unit -> (dimension, factor to the dimension's base unit)
 
 def _convert(value: Decimal, unit: Any, to: str) -> Decimal | None:
     """`value` in `unit` expressed in `to`, or None when the units do not compare."""
-    if not isinstance(unit, str):
-        return None
-    src, dst = unit.replace(" ", "").lower(), to.replace(" ", "").lower()
-    if src == dst:
-        return value
-    if src in _UNITS and dst in _UNITS and _UNITS[src][0] == _UNITS[dst][0]:
-        return value * _UNITS[src][1] / _UNITS[dst][1]
-    return None
+    return convert_units(value, unit, to, _UNITS)
 
 
 def analyte_of(data: Mapping[str, Any]) -> str:

@@ -62,7 +62,8 @@ from typing import Any
 
 from ..errors import InvalidEventError
 from ..events import EventType, register, require_decimal, require_text, validate_new_batch
-from . import Proposal, Rule, Threshold, compare_result, decimal, limit_text, threshold_for, valid_on
+from . import (Proposal, Rule, Threshold, body_day, claims_of, compare_result, decimal, limit_text, threshold_for,
+                valid_on)
 
 FAMILY = "produce"
 
@@ -326,21 +327,10 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def _at(body: Mapping[str, Any]) -> date | None:
-    value = body.get("at")
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except ValueError:
-        return None
+_at = body_day
 
 
-def _claims(data: Mapping[str, Any]) -> set[str]:
-    claims = data.get("claims")
-    if isinstance(claims, str):
-        return {claims}
-    return {c for c in claims if isinstance(c, str)} if isinstance(claims, list) else set()
+_claims = claims_of
 
 
 def _tests(bodies: Sequence[Mapping[str, Any]], analyte: str) -> list[Mapping[str, Any]]:

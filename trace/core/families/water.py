@@ -57,7 +57,8 @@ from typing import Any
 
 from ..errors import InvalidEventError
 from ..events import DECIMAL, EventType, register, require_decimal, require_text, validate_new_batch
-from . import Proposal, Rule, Threshold, compare_result, decimal, limit_text, threshold_for, valid_on
+from . import (Proposal, Rule, Threshold, body_day, claims_of, compare_result, decimal, limit_text, threshold_for,
+                valid_on)
 
 FAMILY = "water"
 
@@ -303,21 +304,10 @@ def _proposal_category(p: Proposal) -> str | None:
     return _batch_category(p.history, p.batch.product if p.batch else None) or category_of(p.data.get("product"))
 
 
-def _at(body: Mapping[str, Any]) -> date | None:
-    value = body.get("at")
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except ValueError:
-        return None
+_at = body_day
 
 
-def _claims(data: Mapping[str, Any]) -> set[str]:
-    claims = data.get("claims")
-    if isinstance(claims, str):
-        return {claims}
-    return {c for c in claims if isinstance(c, str)} if isinstance(claims, list) else set()
+_claims = claims_of
 
 
 def _is_ozone_line(bodies: Sequence[Mapping[str, Any]]) -> bool:
