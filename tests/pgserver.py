@@ -456,10 +456,12 @@ class ThrowawayPostgres:
             stmt = sql.SQL("{} PASSWORD {}").format(stmt, sql.Literal(password))
         self.execute(stmt)
 
-    def create_database(self, name: str, owner: str | None = None) -> None:
+    def create_database(self, name: str, owner: str | None = None, template: str | None = None) -> None:
         from psycopg import sql
 
         stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:  # a copy of `template`, which must have no open connections
+            stmt = sql.SQL("{} TEMPLATE {}").format(stmt, sql.Identifier(template))
         if owner is not None:
             stmt = sql.SQL("{} OWNER {}").format(stmt, sql.Identifier(owner))
         self.execute(stmt)

@@ -309,6 +309,8 @@ def load_demo(ledger: Ledger) -> bool:
             _write_chain(ledger, chain, n, rng, start + timedelta(days=n * 7))
     from farmtrace.core.lineage import recall
     recall(ledger, "paddy-nj-1-0", actor=Actor(org=SAMR), reason="抽检复核：镉含量存疑，召回该批稻谷及其加工产品 (GB 2762-2022)")
+    from farmtrace.core.log import make_checkpoint
+    make_checkpoint(ledger)  # publish the whole demo: every entry is covered by a signed checkpoint
     return True
 
 

@@ -1,21 +1,91 @@
-"""Web tests: the Flask app through its test client, on a fresh instance loaded with the demo data."""
+"""Web tests: the Flask app through its test client, on a fresh database holding the demo data.
 
+The demo is written once per session and database kind into a template (a SQLite file; a
+PostgreSQL database used as CREATE DATABASE ... TEMPLATE); each test gets its own copy, so a
+test may write freely and the next one starts from the same demo again.
+"""
+
+import itertools
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from farmtrace.demo import load_demo
+from farmtrace.storage.migrate import upgrade
 from farmtrace.web import create_app
+from tests.conftest import APP_PASSWORD, APP_ROLE
+
+SECRET = "web-test"
+ORIGIN = "test.farmtrace/log"
+_copies = itertools.count()
+
+
+def _load(url: str, instance: Path) -> None:
+    app = create_app({"database_url": url, "instance": str(instance), "secret_key": SECRET, "log_origin": ORIGIN})
+    load_demo(app.extensions["ledger"])
+    app.extensions["ledger"].engine.dispose()
+
+
+class DemoTemplates:
+    """One demo-loaded database per kind, made on first use and copied for each test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[str, Any] = {}
+
+    def sqlite(self, dest: Path) -> dict[str, str]:
+        if "sqlite" not in self.made:
+            path = self.folder / "demo.db"
+            upgrade(f"sqlite:///{path}")
+            _load(f"sqlite:///{path}", self.folder / "instance")
+            import sqlite3
+            conn = sqlite3.connect(path)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+            self.made["sqlite"] = path
+        for leftover in (dest, Path(f"{dest}-wal"), Path(f"{dest}-shm")):
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(self.made["sqlite"], dest)
+        url = f"sqlite:///{dest}"
+        return {"kind": "sqlite", "url": url, "owner_url": url, "path": str(dest)}
+
+    def postgresql(self, pg: Any) -> dict[str, str]:
+        def app_url(owner: str) -> str:
+            return owner.replace("postgres@", f"{APP_ROLE}:{APP_PASSWORD}@", 1)
+        if "postgresql" not in self.made:
+            name = "ft_demo_template"
+            pg.create_database(name)
+            upgrade(pg.superuser_url(name), app_role=APP_ROLE)
+            _load(app_url(pg.superuser_url(name)), self.folder / "pg-instance")
+            self.made["postgresql"] = name
+        name = f"ft_web_{next(_copies)}"
+        pg.create_database(name, template=self.made["postgresql"])
+        owner = pg.superuser_url(name)
+        return {"kind": "postgresql", "url": app_url(owner), "owner_url": owner}
+
+
+@pytest.fixture(scope="session")
+def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> DemoTemplates:
+    return DemoTemplates(tmp_path_factory.mktemp("demo-template"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path, demo_templates: DemoTemplates) -> dict[str, str]:
+    """Overrides the top-level `db`: a fresh copy of the demo-loaded database of each kind."""
+    if request.param == "sqlite":
+        return demo_templates.sqlite(tmp_path / "farmtrace.db")
+    return demo_templates.postgresql(request.getfixturevalue("postgres"))
 
 
 @pytest.fixture
 def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app({"database_url": db_url, "instance": str(tmp_path / "instance"), "secret_key": "web-test",
-                      "log_origin": "test.farmtrace/log", "TESTING": True})
-    load_demo(app.extensions["ledger"])
+    app = create_app({"database_url": db_url, "instance": str(tmp_path / "instance"), "secret_key": SECRET,
+                      "log_origin": ORIGIN, "TESTING": True})
     yield app
     app.extensions["ledger"].engine.dispose()
 

@@ -117,17 +117,14 @@ def authenticate(ledger: Ledger, token: str) -> Actor:
     wanted = token_hash(token)
     now = utcnow()
     with ledger.uow() as uow:
-        row = uow.session.scalars(select(ApiToken).where(ApiToken.token_hash == wanted)).first()  # type: ignore[arg-type]
-        user = None if row is None else uow.session.get(User, row.user_id)
-    if row is None or user is None or not hmac.compare_digest(row.token_hash, wanted):
+        row = uow.token_row(wanted)
+    if row is None or not hmac.compare_digest(row.token_hash, wanted):
         raise refused
-    expires = _aware(row.expires_at)
-    if row.revoked_at is not None or (expires is not None and expires <= now):
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise refused
-    last = _aware(row.last_used_at)
-    if last is None or now - last > TOUCH_EVERY:
-        _touch(ledger, int(row.id or 0), now)
-    return Actor(org=user.org_id, user=user.username, role=user.role)
+    if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
+        _touch(ledger, row.id, now)
+    return Actor(org=row.org_id, user=row.username, role=row.role)
 
 
 def _touch(ledger: Ledger, token_id: int, now: datetime) -> None:

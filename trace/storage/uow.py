@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,6 +42,8 @@ _FAST_SQL = {
     "set_log": "UPDATE log_state SET size = :size, frontier = :frontier WHERE id = 1",
     "event_id": "SELECT seq FROM events WHERE id = :id",
     "lot": "SELECT 1 FROM batches WHERE origin_org = :o AND product = :p AND lot = :l",
+    "token": "SELECT t.id, t.token_hash, t.expires_at, t.revoked_at, t.last_used_at, u.org_id, u.username, u.role "
+             "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = :hash",
 }
 _LOCKING = {"batch", "log"}
 _SQL_BY_DIALECT = {
@@ -86,9 +91,84 @@ class KeyRow:
 
 
 @dataclass(frozen=True)
+class TokenRow:
+    """An API token joined with its user, as authentication needs it (times are UTC-aware)."""
+
+    id: int
+    token_hash: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    org_id: str
+    username: str
+    role: str
+
+
+def _utc(value: Any) -> datetime | None:
+    """A timestamp column as the driver returns it (sqlite3: text; psycopg: datetime), UTC-aware."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
 class LogRow:
     size: int
     frontier: bytes
+
+
+class WriterGate:
+    """Writers to one SQLite file queue here before BEGIN IMMEDIATE: a thread lock, then an flock.
+
+    SQLite lets one writer in at a time and makes the others poll (its busy handler sleeps 1, 2,
+    5, 10 ms ... between tries), so under concurrent appends from several gunicorn workers or
+    threads most of the time went to sleeping while the lock was already free. Queueing on an
+    flock of `<database>.writers` wakes the next writer as soon as the last one commits. The
+    lock is advisory: SQLite's own locking still guarantees correctness (a writer that ignores the
+    gate, such as the sqlite3 shell, is merely polled as before).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pid = -1
+        self._fd = -1
+        self._threads = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self._threads.acquire(timeout=60):  # as long as SQLite's own busy timeout
+            raise TimeoutError(f"waited 60 s for the writer lock {self.path}")
+        try:
+            if self._pid != os.getpid():  # a forked worker opens its own file description
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+_GATES: dict[str, WriterGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def writer_gate(engine: Engine) -> WriterGate | None:
+    """The gate of the SQLite file behind `engine` (None for an in-memory database or PostgreSQL)."""
+    database = engine.url.database if is_sqlite(engine) else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = os.path.abspath(database) + ".writers"
+    with _GATES_LOCK:
+        gate = _GATES.get(path)
+        if gate is None:
+            gate = _GATES[path] = WriterGate(path)
+        return gate
 
 
 class UnitOfWork:
@@ -104,15 +184,29 @@ class UnitOfWork:
         self._session: Session | None = None
         self._cursor: Any = None
         self._committed = False
+        self._gate: WriterGate | None = None
         return self
 
     @property
     def connection(self) -> Connection:
         """The unit of work's connection, in its transaction (BEGIN IMMEDIATE on SQLite for writers)."""
         if self._connection is None:
-            self._connection = self._bind.connect()
-            self._connection.begin()
+            if self.write and self.sqlite:
+                self._gate = writer_gate(self.engine)
+                if self._gate is not None:
+                    self._gate.acquire()
+            try:
+                self._connection = self._bind.connect()
+                self._connection.begin()
+            except BaseException:
+                self._open_gate()
+                raise
         return self._connection
+
+    def _open_gate(self) -> None:
+        if self._gate is not None:
+            gate, self._gate = self._gate, None
+            gate.release()
 
     @property
     def session(self) -> Session:
@@ -135,6 +229,7 @@ class UnitOfWork:
                 self._session.close()
             if self._connection is not None:
                 self._connection.close()
+            self._open_gate()
 
     def _close_cursor(self) -> None:
         if self._cursor is not None:
@@ -170,6 +265,13 @@ class UnitOfWork:
         if name:
             self._cursor.execute(self._sql[name], params or {})
         return self._cursor
+
+    def token_row(self, token_hash: str) -> TokenRow | None:
+        """The API token with this SHA-256 and its user, in one statement (every API request asks)."""
+        row = self._fast("token", {"hash": token_hash}).fetchone()
+        if row is None:
+            return None
+        return TokenRow(int(row[0]), row[1], _utc(row[2]), _utc(row[3]), _utc(row[4]), row[5], row[6], row[7])
 
     def lock_batch(self, batch_id: str) -> BatchRow | None:
         """The batch row, locked for this transaction (changes go through set_batch_head)."""

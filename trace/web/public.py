@@ -50,6 +50,17 @@ def batch(batch_id: str) -> Any:
                            corrected=corrected, recall=recall, verified=all(c.ok for c in checks))
 
 
+@bp.get("/batches/<batch_id>/bundle.json")
+def bundle(batch_id: str) -> Any:
+    """The lot's offline bundle (docs/bundle.md): what a phone or `scripts/verify-offline` checks alone."""
+    from flask import jsonify
+    from farmtrace.core.exports.bundle import make_bundle
+    doc = make_bundle(ledger(), batch_id)
+    response = jsonify(doc)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/batches/<batch_id>/certificate")
 def certificate(batch_id: str) -> Any:
     """The lot's 承诺达标合格证, generated from its signed events, with a QR code to this record."""
