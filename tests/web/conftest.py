@@ -91,6 +91,19 @@ def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on 127.0.0.1 (werkzeug, threaded) for the length of a test."""
+    import threading
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -320,3 +320,34 @@ def test_five_hundred_drafts_fit_in_one_batch_append(client, bearer, ledger) -> 
     response = client.post("/api/v1/events/batch", json={"items": items}, headers=bearer("rice"))
     assert response.status_code == 201, response.get_json()
     assert len(response.get_json()["items"]) == 500
+
+
+def test_a_batch_may_mix_presigned_bodies_as_a_tablet_syncs_its_queue(client, own_key_org, ledger, conforms) -> None:
+    """A tablet that holds its own key queues signed events offline and sends them in one batch."""
+    first = genesis(own_key_org)
+    stored_first = EventBody.from_obj(first).hash
+    second = {"v": 1, "type": "observe", "batch": "own-b1", "org": own_key_org["org"], "key": own_key_org["key"],
+              "prev": stored_first, "id": str(uuid.uuid4()), "at": "2026-04-02T09:00:00+08:00",
+              "data": {"step": "inspected"}}
+    items = [signed(first, own_key_org["private"]), signed(second, own_key_org["private"])]
+    response = client.post("/api/v1/events/batch", json={"items": items}, headers=own_key_org["headers"])
+    assert response.status_code == 201, response.get_json()
+    conforms(response.get_json(), "BatchAppendOut")
+    assert [i["hash"] for i in response.get_json()["items"]] == [stored_first, EventBody.from_obj(second).hash]
+    with ledger.uow() as uow:
+        assert all(check.ok for check in verify_batch(uow, "own-b1"))
+    retry = client.post("/api/v1/events/batch", json={"items": items}, headers=own_key_org["headers"])
+    assert retry.status_code == 200 and [i["created"] for i in retry.get_json()["items"]] == [False, False]
+
+
+@pytest.mark.parametrize(("spoil", "field"), [PRESIGNED_REFUSALS["a body changed after signing"],
+                                              PRESIGNED_REFUSALS["a key of another org"]],
+                         ids=["changed body", "another org's key"])
+def test_one_spoiled_presigned_item_refuses_the_whole_batch(client, own_key_org, ledger, spoil, field) -> None:
+    good = signed(genesis(own_key_org, batch="own-b2", lot="OWN-2"), own_key_org["private"])
+    before = ledger.row_counts()
+    response = client.post("/api/v1/events/batch", json={"items": [good, spoil(own_key_org, ledger)]},
+                           headers=own_key_org["headers"])
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["field"] == f"items[1].{field}"
+    assert ledger.row_counts() == before

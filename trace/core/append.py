@@ -412,15 +412,34 @@ def translate_db_error(err: Exception) -> FarmtraceError:
     return FarmtraceError(str(err))
 
 
+def is_signed_submission(item: Any) -> bool:
+    """Whether an item is a pre-signed `{"body", "signature"}` rather than a draft for custodial signing."""
+    return isinstance(item, Mapping) and ("signature" in item or "body" in item)
+
+
 def append_many(tx: AppendTx, drafts: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[StoredEvent]:
-    """Append up to MAX_BATCH_APPEND custodial events in one transaction: all or nothing."""
+    """Append up to MAX_BATCH_APPEND events in one transaction: all or nothing.
+
+    Each item is a draft (signed here with the actor's org key) or a pre-signed
+    `{"body", "signature"}` (verified against the org's currently valid key), as a tablet that
+    holds its own key sends them when it syncs.
+    """
     if len(drafts) > MAX_BATCH_APPEND:
         raise InvalidEventError(f"at most {MAX_BATCH_APPEND} events per batch append, got {len(drafts)}",
                                 field="items")
     stored = []
     for i, draft in enumerate(drafts):
         try:
-            stored.append(append_custodial(tx, draft, actor=actor))
+            if is_signed_submission(draft):
+                if set(draft) != {"body", "signature"}:
+                    raise InvalidEventError("a pre-signed item has exactly two fields: body and signature",
+                                            field="signature" if "signature" not in draft else "body")
+                if not isinstance(draft["body"], Mapping) or not isinstance(draft["signature"], str):
+                    raise InvalidEventError("body must be a JSON object and signature a base64 string",
+                                            field="body" if not isinstance(draft["body"], Mapping) else "signature")
+                stored.append(append_presigned(tx, draft["body"], draft["signature"], actor=actor))
+            else:
+                stored.append(append_custodial(tx, draft, actor=actor))
         except FarmtraceError as err:  # name the item, so the client knows which one to fix
             err.field = f"items[{i}]" + (f".{err.field}" if err.field else "")
             err.message = f"item {i}: {err.message}"

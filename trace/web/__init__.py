@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_babel import Babel, get_locale
+from flask_wtf.csrf import CSRFProtect
 
 from farmtrace.config import load_settings
 
@@ -35,6 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.secret_key, FARMTRACE=settings,
                       MAX_CONTENT_LENGTH=2 * 1024 * 1024, JSON_AS_ASCII=False,
                       BABEL_DEFAULT_LOCALE="zh_CN",
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
                       BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "trace" / "translations"))
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
     app.extensions["ledger"] = open_ledger(settings, migrate=bool(overrides.get("migrate", False)))
@@ -45,10 +48,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lang = "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
         return {"lang": lang, "step_label": lambda n: step_label(n, lang), "field_label": lambda n: field_label(n, lang)}
 
-    from . import api, errors, public
+    from . import account, api, errors, public
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)      # bearer tokens, no cookies: nothing for a forged form to ride on
+    csrf.exempt(api.log_bp)
+    account.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.log_bp)
+    app.register_blueprint(account.bp)
     errors.register(app)
 
     @app.after_request

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from farmtrace.core import lineage
 from farmtrace.core import log as tlog
 from farmtrace.core import merkle
-from farmtrace.core.append import StoredEvent
+from farmtrace.core.append import StoredEvent, is_signed_submission
 from farmtrace.core.canonical import parse_json
 from farmtrace.core.errors import InvalidRequestError, NotFoundError
 from farmtrace.core.events import IDENT
@@ -172,7 +172,7 @@ def append_event() -> tuple[dict[str, Any], int]:
     actor = current_actor()
     require_role(actor, "producer", "regulator")
     raw = json_body()
-    if isinstance(raw, dict) and ("signature" in raw or "body" in raw):
+    if is_signed_submission(raw):
         signed = s.parse(s.SignedSubmission, raw)
         result = ledger().append_signed(raw["body"], signed.signature, actor=actor)
     else:
@@ -182,14 +182,14 @@ def append_event() -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/events/batch")
-@op("Append up to 500 drafts in one transaction: all or nothing", auth=True, body=s.BatchAppend,
+@op("Append up to 500 items (drafts or pre-signed bodies) in one transaction: all or nothing", auth=True, body=s.BatchAppend,
     ok={201: s.BatchAppendOut, 200: s.BatchAppendOut}, errors=(403, 404, 409, 413, 422))
 def append_batch() -> tuple[dict[str, Any], int]:
     """Per item: the stored event and whether it was created now (false: an idempotent retry)."""
     actor = current_actor()
     require_role(actor, "producer", "regulator")
     raw = json_body(limit=current_app.config["MAX_CONTENT_LENGTH"])  # up to 500 drafts
-    s.parse(s.BatchAppend, raw)
+    s.parse_batch_append(raw)
     results = ledger().append_many(raw["items"], actor=actor)
     status = 201 if any(r.created for r in results) else 200
     return out(s.BatchAppendOut, {"items": [stored(r) for r in results]}), status
@@ -254,3 +254,6 @@ def openapi() -> dict[str, Any]:
     if doc is None:
         doc = current_app.extensions["openapi"] = document(current_app)
     return doc  # type: ignore[no-any-return]
+
+
+from . import api_exports  # noqa: E402,F401  (registers the export views on bp)

@@ -49,9 +49,23 @@ class SignedSubmission(Strict):
 
 
 class BatchAppend(Strict):
-    """Up to 500 drafts, appended in one transaction: all or nothing."""
+    """Up to 500 items, appended in one transaction: all or nothing. Each is a draft or a pre-signed body."""
 
-    items: Annotated[list[EventDraft], Field(min_length=1, max_length=MAX_BATCH_APPEND)]
+    items: Annotated[list[EventDraft | SignedSubmission], Field(min_length=1, max_length=MAX_BATCH_APPEND)]
+
+
+class BatchEnvelope(Strict):
+    """The batch append's outer shape; each item is then parsed as the model it claims to be."""
+
+    items: Annotated[list[Any], Field(min_length=1, max_length=MAX_BATCH_APPEND)]
+
+
+def parse_batch_append(obj: Any) -> None:
+    """Validate a batch append item by item, so an error names `items[i].field` (no union guessing)."""
+    from farmtrace.core.append import is_signed_submission
+    parse(BatchEnvelope, obj)
+    for i, item in enumerate(obj["items"]):
+        parse(SignedSubmission if is_signed_submission(item) else EventDraft, item, at=f"items[{i}].")
 
 
 class RecallRequest(Strict):
