@@ -290,7 +290,7 @@ def log_consistency(first: int, second: int) -> None:
 
 @main.group()
 def export() -> None:
-    """Exports: offline-verifiable bundles (EPCIS and FSMA 204 come with the product families)."""
+    """Exports: offline-verifiable bundles, GS1 EPCIS 2.0 documents, the FSMA 204 sortable spreadsheet."""
 
 
 @export.command("bundle")
@@ -302,6 +302,80 @@ def export_bundle(batch_id: str, out: Any) -> None:
     from farmtrace.core.exports.bundle import make_bundle
     doc = make_bundle(_ledger(), batch_id)
     out.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+
+
+class OneLineUsage(click.Command):
+    """A command whose usage errors (missing option, bad choice) are one line on stderr, exit status 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as err:
+            click.echo(f"error (invalid_request): {err.format_message()}", err=True)
+            ctx.exit(2)
+            raise  # not reached: exit raises
+
+
+def _bad_arguments(message: str) -> None:
+    """One line on stderr and exit status 2: a usage error, nothing written."""
+    click.echo(f"error (invalid_request): {message}", err=True)
+    click.get_current_context().exit(2)
+
+
+def _window(start: str | None, end: str | None) -> Any:
+    from farmtrace.core.errors import InvalidRequestError
+    from farmtrace.core.exports._select import parse_window
+    try:
+        return parse_window(start, end)
+    except InvalidRequestError as err:
+        _bad_arguments(err.message)
+
+
+@export.command("epcis", cls=OneLineUsage)
+@click.option("--batch", "batch_id", default=None, help="Export this batch's lineage (ancestors and descendants).")
+@click.option("--from", "start", default=None, help="Events from this date (2026-03-01, +08:00) or RFC 3339 time.")
+@click.option("--to", "end", default=None, help="Events up to this date (included) or RFC 3339 time (excluded).")
+@click.option("--product", default=None, help="Only batches whose product name contains this (or whose GTIN it is).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here (default: stdout).")
+def export_epcis(batch_id: str | None, start: str | None, end: str | None, product: str | None,
+                 out: Path | None) -> None:
+    """Write a GS1 EPCIS 2.0 JSON-LD document: --batch ID, or --from DATE --to DATE [--product P] (docs/exports.md)."""
+    from farmtrace.core.exports.epcis import epcis_document
+    if batch_id and (start or end or product):
+        _bad_arguments("give either --batch or --from/--to [--product], not both")
+    if not batch_id and not (start or end):
+        _bad_arguments("give --batch ID, or --from DATE --to DATE")
+    window = (None, None) if batch_id else _window(start, end)
+    ledger = _ledger()
+    doc = epcis_document(ledger, batch=batch_id, start=window[0], end=window[1], product=product,
+                         base_url=load_settings().base_url)
+    text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"{len(doc['epcisBody']['eventList'])} EPCIS events written to {out}", err=True)
+
+
+@export.command("fsma204", cls=OneLineUsage)
+@click.option("--from", "start", required=True, help="CTEs from this date (2026-03-01, +08:00) or RFC 3339 time.")
+@click.option("--to", "end", required=True, help="CTEs up to this date (included) or RFC 3339 time (excluded).")
+@click.option("--product", default=None, help="Only batches whose product name contains this (or whose GTIN it is).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="Default: from the --out suffix, else csv.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Header language.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Write the sheet here.")
+def export_fsma204(start: str, end: str, product: str | None, fmt: str | None, lang: str, out: Path) -> None:
+    """Write the FSMA 204 electronic sortable spreadsheet (one row per critical tracking event)."""
+    from farmtrace.core.exports import fsma204
+    low, high = _window(start, end)
+    fmt = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv")
+    rows = fsma204.rows(_ledger(), low, high, product)
+    if fmt == "xlsx":
+        out.write_bytes(fsma204.to_xlsx(rows, lang))
+    else:
+        out.write_bytes(fsma204.to_csv(rows, lang).encode("utf-8"))
+    click.echo(f"{len(rows)} critical tracking events written to {out}", err=True)
 
 
 @main.command()

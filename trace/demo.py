@@ -119,6 +119,9 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
                                  "quantity": str(rice_kg), "unit": "KGM"}], "milling")
     w.test(mill, rice, f"R{n}", [{"analyte": "Se", "value": f"0.{rng.randint(8, 20):02d}", "unit": "mg/kg",
                                   "category": "rice"}])
+    w.add(mill, "observe", rice, {"step": "certified", "scheme": "green_food", "certificate_no": f"LB-18-2609{n:02d}",
+                                  "issuer": "中国绿色食品发展中心", "valid_from": "2025-07-01",
+                                  "valid_until": "2028-06-30"}, hours=0.5)
     w.add(mill, "packed", rice, {"gtin": "06901234567892", "units": str(rice_kg // 5), "net_content": "5 kg",
                                  "claims": ["富硒"]})
     shop = SHOPS[n % len(SHOPS)]
@@ -272,6 +275,10 @@ def baijiu_chain(w: Writer, n: int, rng: random.Random) -> None:
                 age_claim="5")
     w.add(plant, "commissioned", bottles, {"first_serial": f"PC{n:06d}0001", "last_serial": f"PC{n:06d}1000",
                                            "count": "1000"})
+    w.add(plant, "observe", bottles, {"step": "certified", "scheme": "geographic_indication",
+                                      "certificate_no": "GI-2023-平昌白酒", "issuer": "国家知识产权局",
+                                      "valid_from": "2023-01-01",
+                                      "valid_until": "2026-06-30" if n else "2029-12-31"}, hours=0.5)
     w.add(plant, "packed", bottles, {"gtin": "06901234567861", "units": "1000", "case_of": "6", "label": {
         "abv": "52", "abv_unit": "%vol", "warning": "过量饮酒有害健康", "sc": "SC11551192300012", "strength": "high",
         "age_claim": "5"}})

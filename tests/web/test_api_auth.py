@@ -136,6 +136,18 @@ def _first_hash(client) -> str:
     return client.get("/api/v1/log/entries?start=3&end=4").get_json()["entries"][0]["hash"]
 
 
+LINEAGE_EXPORT = {"anonymous": 401, "holder": 200, "other producer": 403, "regulator": 200, "admin": 200}
+
+
+def _checkpointed(url: str):
+    """The URL, once a checkpoint covers the log (a bundle signs one otherwise, and a GET must write nothing)."""
+    def make(client) -> str:
+        from farmtrace.core.log import make_checkpoint
+        make_checkpoint(client.application.extensions["ledger"], force=True)
+        return url
+    return make
+
+
 MATRIX = {  # (method, rule): (url or url(client), body() or None, expected status per role)
     ("GET", "/api/v1/batches"): ("/api/v1/batches", None, TOKEN_READ),
     ("GET", "/api/v1/batches/<batch_id>"): ("/api/v1/batches/plot-nj-0", None, TOKEN_READ),
@@ -158,6 +170,11 @@ MATRIX = {  # (method, rule): (url or url(client), body() or None, expected stat
     ("GET", "/api/v1/openapi.json"): ("/api/v1/openapi.json", None, PUBLIC),
     ("GET", "/log/checkpoint"): ("/log/checkpoint", None, PUBLIC),
     ("GET", "/log/key"): ("/log/key", None, PUBLIC),
+    ("GET", "/api/v1/exports/epcis"): ("/api/v1/exports/epcis?batch=plot-nj-0", None, LINEAGE_EXPORT),
+    ("GET", "/api/v1/exports/fsma204"): ("/api/v1/exports/fsma204?from=2026-03-01&to=2026-03-31", None,
+                                         {**LINEAGE_EXPORT, "holder": 403}),
+    ("GET", "/api/v1/batches/<batch_id>/bundle"): (_checkpointed("/api/v1/batches/plot-nj-0/bundle"), None,
+                                                   LINEAGE_EXPORT),
 }
 
 

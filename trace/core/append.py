@@ -21,8 +21,8 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from farmtrace.storage.models import (Batch, Event, Finding, Lineage, MerkleNode, PersonalData, Recall, SigningKey,
-                                      utcnow)
+from farmtrace.storage.models import (Batch, Event, Finding, GtinLot, Lineage, MerkleNode, PersonalData, Recall,
+                                      SigningKey, utcnow)
 from farmtrace.storage.uow import BatchRow, KeyRow, UnitOfWork
 
 from . import merkle
@@ -31,6 +31,7 @@ from .custody import apply_custody, check_custody, judge
 from .errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
                      NotFoundError, SignatureError)
 from .events import ENVELOPE, EventBody, event_type, new_event_id
+from .gs1 import ai_value, gtin14
 from .signing import KeySealer, sign_event_hash, unb64, verify_event_signature
 
 CHINA = timezone(timedelta(hours=8))
@@ -111,6 +112,7 @@ class AppendTx:
         self._recalls: dict[tuple[str, str], None] = {}
         self._findings: list[dict[str, Any]] = []
         self._personal: list[dict[str, Any]] = []
+        self._gtin_lots: list[dict[str, Any]] = []
 
     # ---- reads, cached for the transaction ----
     def current_key(self, org: str) -> KeyRow | None:
@@ -210,6 +212,8 @@ class AppendTx:
             batch.event_count += 1
         if batch is not None and batch not in self._new_batches:
             self._moved[batch.id] = batch
+        if body.type == "packed" and batch is not None:
+            self._link_gtin(body, batch)
         stored = StoredEvent(seq=seq, hash=body.hash, signature=signature, key=body.key, body=body)
         self._by_id[body.id] = stored
         self._by_hash[body.hash] = body.batch
@@ -218,6 +222,20 @@ class AppendTx:
         if body.batch is not None:
             self._pending_of.setdefault(body.batch, []).append(obj)
         return stored
+
+    def _link_gtin(self, body: EventBody, batch: BatchRow) -> None:
+        """A `packed` event with a GTIN makes the lot reachable as GS1 Digital Link /01/{gtin}/10/{lot}."""
+        gtin = gtin14(body.data.get("gtin"))
+        lot = ai_value(body.data.get("lot") or batch.lot)
+        if gtin is None or lot is None:
+            return
+        owner = next((row["batch_id"] for row in self._gtin_lots if (row["gtin"], row["lot"]) == (gtin, lot)), None)
+        owner = owner or self.uow.gtin_lot(gtin, lot)
+        if owner is None:
+            self._gtin_lots.append({"gtin": gtin, "lot": lot, "batch_id": batch.id})
+        elif owner != batch.id:
+            raise ChainConflictError(f"GTIN {gtin} with lot {lot} already names batch {owner}: "
+                                     "a lot code must be unique for its GTIN", field="data.gtin")
 
     def flush(self) -> None:
         """Write every queued row: one statement per table."""
@@ -234,9 +252,11 @@ class AppendTx:
         uow.insert_rows(Recall, [{"batch_id": b, "recall": r} for b, r in self._recalls])
         uow.insert_rows(Finding, self._findings)
         uow.insert_rows(PersonalData, self._personal)
+        uow.insert_rows(GtinLot, self._gtin_lots)
         uow.set_log_state(self._tree.size, self._tree.state())
         self._events, self._nodes, self._new_batches, self._moved = [], [], [], {}
         self._lineage, self._recalls, self._findings, self._personal = [], {}, [], []
+        self._gtin_lots = []
 
 
 def _as_draft(draft: Mapping[str, Any] | bytes | str) -> dict[str, Any]:

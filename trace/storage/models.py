@@ -192,3 +192,34 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+
+
+class GtinLot(SQLModel, table=True):
+    """Which batch a GS1 Digital Link `/01/{gtin}/10/{lot}` names (from its `packed` event)."""
+
+    __tablename__ = "gtin_lots"
+    gtin: str = Field(primary_key=True, max_length=14)
+    lot: str = Field(primary_key=True, max_length=20)
+    batch_id: str = Field(foreign_key="batches.id", max_length=64, index=True)
+
+
+class PublicToken(SQLModel, table=True):
+    """A batch's unguessable public link `/p/{token}`, for lots without a GTIN."""
+
+    __tablename__ = "public_tokens"
+    batch_id: str = Field(primary_key=True, foreign_key="batches.id", max_length=64)
+    token: str = Field(max_length=32, unique=True)
+
+
+class Scan(SQLModel, table=True):
+    """A consumer's scan of a serialised unit, or their "I opened it" (kind 'opened'). Not a ledger event."""
+
+    __tablename__ = "scans"
+    __table_args__ = (Index("ix_scans_batch_serial", "batch_id", "serial"),)
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: str = Field(foreign_key="batches.id", max_length=64)
+    serial: str = Field(max_length=20)
+    kind: str = Field(max_length=8, description="scan | opened")
+    at: datetime = Field(default_factory=utcnow, index=True)
+    place: str = Field(max_length=32, description="coarse: a keyed hash of the client's network (/24 or /48)")
+    client: str = Field(max_length=32, description="a keyed hash of the phone's anonymous cookie")

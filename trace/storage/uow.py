@@ -42,6 +42,7 @@ _FAST_SQL = {
     "set_log": "UPDATE log_state SET size = :size, frontier = :frontier WHERE id = 1",
     "event_id": "SELECT seq FROM events WHERE id = :id",
     "lot": "SELECT 1 FROM batches WHERE origin_org = :o AND product = :p AND lot = :l",
+    "gtin_lot": "SELECT batch_id FROM gtin_lots WHERE gtin = :gtin AND lot = :lot",
     "token": "SELECT t.id, t.token_hash, t.expires_at, t.revoked_at, t.last_used_at, u.org_id, u.username, u.role "
              "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = :hash",
 }
@@ -265,6 +266,11 @@ class UnitOfWork:
         if name:
             self._cursor.execute(self._sql[name], params or {})
         return self._cursor
+
+    def gtin_lot(self, gtin: str, lot: str) -> str | None:
+        """The batch GS1 Digital Link /01/{gtin}/10/{lot} names, if any (gtin in its 14-digit form)."""
+        row = self._fast("gtin_lot", {"gtin": gtin, "lot": lot}).fetchone()
+        return None if row is None else str(row[0])
 
     def token_row(self, token_hash: str) -> TokenRow | None:
         """The API token with this SHA-256 and its user, in one statement (every API request asks)."""

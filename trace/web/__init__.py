@@ -48,7 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lang = "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
         return {"lang": lang, "step_label": lambda n: step_label(n, lang), "field_label": lambda n: field_label(n, lang)}
 
-    from . import account, api, errors, public
+    from . import account, api, consumer, errors, public
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)      # bearer tokens, no cookies: nothing for a forged form to ride on
     csrf.exempt(api.log_bp)
@@ -57,6 +57,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api.log_bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(consumer.bp)
+    csrf.exempt(consumer.opened)  # anonymous, grants nothing: see trace/web/consumer.py
     errors.register(app)
 
     @app.after_request

@@ -35,10 +35,17 @@ STEPS: dict[str, tuple[str, str]] = {
     "fed": ("饲喂", "Fed"),
     "treated": ("兽药治疗", "Treated"),
     "commissioned": ("赋码", "Serialised"),
+    "packed": ("包装", "Packed"),
+    "certified": ("认证", "Certified"),
     "key_added": ("密钥登记", "Key added"),
 }
 
 FIELDS: dict[str, tuple[str, str]] = {
+    "Se": ("硒", "Selenium"), "Cd": ("镉", "Cadmium"), "Pb": ("铅", "Lead"), "Hg": ("汞", "Mercury"),
+    "As": ("砷", "Arsenic"), "quarantine_certificate": ("检疫证明", "Quarantine certificate"),
+    "quality_certificate": ("肉品品质检验合格证", "Meat quality certificate"),
+    "organic": ("有机产品认证", "Organic"), "green_food": ("绿色食品", "Green food"),
+    "geographic_indication": ("地理标志", "Geographical indication"), "selenium_report": ("富硒检测报告", "Selenium-rich test report"),
     "product": ("产品", "Product"), "lot": ("批号", "Lot"), "family": ("品类", "Family"),
     "quantity": ("数量", "Quantity"), "unit": ("单位", "Unit"), "crop": ("作物", "Crop"),
     "plot": ("地块", "Plot"), "area": ("面积", "Area"), "area_unit": ("面积单位", "Area unit"),

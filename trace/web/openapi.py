@@ -109,7 +109,10 @@ def _operation(endpoint: str, arguments: Any, note: dict[str, Any]) -> dict[str,
     responses: dict[str, Any] = {}
     if note["text"]:
         responses["200"] = {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
-    if not note["text"] and not note["ok"]:  # this document itself
+    if note.get("media"):  # a 200 that is not JSON (EPCIS JSON-LD, CSV, XLSX), set by the view's module
+        responses["200"] = {"description": "OK", "content": {name: {"schema": schema}
+                                                             for name, schema in note["media"].items()}}
+    elif not note["text"] and not note["ok"]:  # this document itself
         responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     for status, model in sorted(note["ok"].items()):
         responses[str(status)] = {"description": "Created" if status == 201 else "OK",

@@ -1,1 +1,1 @@
-"""Exports of the ledger: offline-verifiable bundles (EPCIS 2.0 and FSMA 204 come with the product families)."""
+"""Exports of the ledger: offline-verifiable bundles (bundle), GS1 EPCIS 2.0 (epcis), FSMA 204 spreadsheets (fsma204)."""

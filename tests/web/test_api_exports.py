@@ -1,0 +1,64 @@
+import io
+import json
+
+from openpyxl import load_workbook
+
+from farmtrace.core.bundle import verify_bundle
+
+RANGE = "from=2026-01-01&to=2026-12-31"
+
+
+def test_epcis_exports_by_role_batch_or_range(client, bearer) -> None:
+    regulator = client.get(f"/api/v1/exports/epcis?{RANGE}&product=大米", headers=bearer("regulator"))
+    assert regulator.status_code == 200 and regulator.mimetype == "application/ld+json"
+    doc = json.loads(regulator.get_data(as_text=True))
+    assert doc["type"] == "EPCISDocument" and doc["epcisBody"]["eventList"]
+    assert {e["ft:batch"] for e in doc["epcisBody"]["eventList"]} <= {"rice-nj-0", "rice-nj-1"}
+    own = client.get("/api/v1/exports/epcis?batch=paddy-nj-0-0", headers=bearer("rice"))  # the farm's lot
+    assert own.status_code == 200
+    assert "rice-nj-0" in {e["ft:batch"] for e in json.loads(own.get_data())["epcisBody"]["eventList"]}
+    refused = {
+        "a producer's date range": (f"/api/v1/exports/epcis?{RANGE}", "rice", 403, "role"),
+        "another org's batch": ("/api/v1/exports/epcis?batch=rice-nj-0", "tea", 403, "batch"),
+        "no such batch": ("/api/v1/exports/epcis?batch=no-such-lot", "regulator", 404, "batch"),
+        "another org's bundle": ("/api/v1/batches/tea-yd-0/bundle", "rice", 403, "batch"),
+    }
+    for case, (url, user, status, field) in refused.items():
+        response = client.get(url, headers=bearer(user))
+        assert (response.status_code, response.get_json()["error"]["field"]) == (status, field), case
+    assert client.get(f"/api/v1/exports/epcis?{RANGE}").status_code == 401
+    bundle = client.get("/api/v1/batches/rice-nj-0/bundle", headers=bearer("admin"))
+    assert bundle.status_code == 200 and verify_bundle(bundle.get_json()).ok
+
+
+def test_fsma204_is_a_csv_or_xlsx_attachment_for_regulators(client, bearer) -> None:
+    csv = client.get(f"/api/v1/exports/fsma204?{RANGE}&lang=zh", headers=bearer("regulator"))
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    assert csv.headers["Content-Disposition"] == 'attachment; filename="fsma204-2026-01-01-2026-12-31.csv"'
+    text = csv.get_data().decode("utf-8")
+    assert text.startswith("\ufeff关键追踪事件") and "发运" in text
+    xlsx = client.get(f"/api/v1/exports/fsma204?{RANGE}&format=xlsx", headers=bearer("admin"))
+    assert xlsx.status_code == 200 and xlsx.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+    assert sheet.max_row == len(text.strip().splitlines())  # the same rows, one header
+    assert client.get(f"/api/v1/exports/fsma204?{RANGE}", headers=bearer("rice")).status_code == 403
+
+
+def test_a_bad_export_query_gets_422_naming_the_field(client, bearer) -> None:
+    bad = {
+        "/api/v1/exports/epcis?from=2026-13-01&to=2026-03-31": "from",
+        "/api/v1/exports/epcis?from=2026-02-30&to=2026-03-31": "from",
+        "/api/v1/exports/epcis?from=2026-03-31&to=2026-03-01": "to",
+        "/api/v1/exports/epcis?from=2026-03-01": "to",
+        "/api/v1/exports/epcis?batch=rice-nj-0&from=2026-03-01": "batch",
+        "/api/v1/exports/epcis": "batch",
+        "/api/v1/exports/fsma204?from=2026-03-01": "to",
+        "/api/v1/exports/fsma204?from=yesterday&to=2026-03-01": "from",
+        f"/api/v1/exports/fsma204?{RANGE}&format=pdf": "format",
+        f"/api/v1/exports/fsma204?{RANGE}&lang=fr": "lang",
+    }
+    for url, field in bad.items():
+        response = client.get(url, headers=bearer("regulator"))
+        assert response.status_code == 422, (url, response.get_data(as_text=True)[:200])
+        assert response.get_json()["error"]["field"] == field, url

@@ -1,0 +1,145 @@
+"""The consumer's page after a scan: GS1 Digital Link and /p/{token}, no login (decisions: docs/consumer.md).
+
+- `/01/{gtin}/10/{lot}` and `/p/{token}`: the lot's page, HTML cached with an ETag.
+- `/01/{gtin}/10/{lot}/21/{serial}`: the same page for one bottle; the scan is counted and the
+  serial's scan pattern judged (farmtrace.core.scans), so it is never served from a cache.
+- `POST .../21/{serial}/opened`: the consumer's "I opened it"; later scans by other phones are
+  flagged as a possible refill. No CSRF token: the action is anonymous and grants nothing.
+- `/regulator/alerts`: serials whose scans look counterfeit (regulators and admins, logged in).
+Unknown or malformed codes get the friendly 404 page, never a 500.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from farmtrace.core import scans
+from farmtrace.core.consumer import ProductView, product_view, public_token, resolve_digital_link, resolve_token
+from farmtrace.core.gs1 import ai_value
+from farmtrace.core.ledger import Ledger
+from farmtrace.core.log import log_verifier_key
+
+bp = Blueprint("consumer", __name__)
+DEVICE_COOKIE = "ft_device"
+
+
+def ledger() -> Ledger:
+    return current_app.extensions["ledger"]  # type: ignore[no-any-return]
+
+
+def _lot(gtin: str, lot: str) -> str:
+    batch_id = resolve_digital_link(ledger(), gtin, lot)
+    if batch_id is None:
+        abort(404, description=_unknown_code())
+    return batch_id
+
+
+def _unknown_code() -> str:
+    from flask_babel import gettext
+    return gettext("We could not find this code. Check that the label is intact, or ask the shop; "
+                   "a code we never issued may be a counterfeit.")
+
+
+def _page(view: ProductView, *, serial: str | None = None, verdict: scans.ScanVerdict | None = None,
+          cache: bool = True) -> Any:
+    started = time.perf_counter()
+    html = render_template("public/product.html", view=view, serial=serial, verdict=verdict,
+                           log_key=log_verifier_key(ledger()), flag_text=scans.FLAG_TEXT,
+                           bundle_url=url_for("public.bundle", batch_id=view.batch.id))
+    response = make_response(html)
+    response.headers["Server-Timing"] = f"render;dur={(time.perf_counter() - started) * 1000:.1f}"
+    if cache:
+        response.set_etag(f"{view.etag}-{request.accept_languages}-{request.args.get('lang', '')}")
+        response.headers["Cache-Control"] = "no-cache"  # revalidate every time: a recall must show at once
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        return response.make_conditional(request)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _view(batch_id: str) -> ProductView:
+    view = product_view(ledger(), batch_id)
+    if view is None:
+        abort(404, description=_unknown_code())
+    return view
+
+
+@bp.get("/01/<gtin>/10/<lot>")
+def digital_link(gtin: str, lot: str) -> Any:
+    return _page(_view(_lot(gtin, lot)))
+
+
+@bp.get("/p/<token>")
+def by_token(token: str) -> Any:
+    batch_id = resolve_token(ledger(), token)
+    if batch_id is None:
+        abort(404, description=_unknown_code())
+    return _page(_view(batch_id))
+
+
+def _device() -> tuple[str, str | None]:
+    """(the phone's anonymous id, a new cookie value to set or None)."""
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    if 16 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum():
+        return value, None
+    fresh = secrets.token_urlsafe(16)
+    return fresh, fresh
+
+
+def _serial(serial: str) -> str:
+    if ai_value(serial) is None:
+        abort(404, description=_unknown_code())
+    return serial
+
+
+@bp.get("/01/<gtin>/10/<lot>/21/<serial>")
+def unit(gtin: str, lot: str, serial: str) -> Any:
+    batch_id, serial = _lot(gtin, lot), _serial(serial)
+    device, new_cookie = _device()
+    secret = current_app.config["SECRET_KEY"]
+    verdict = scans.record_scan(ledger(), batch_id, serial, place=scans.place_of(secret, request.remote_addr),
+                                client=scans.keyed(secret, "device", device))
+    response = _page(_view(batch_id), serial=serial, verdict=verdict, cache=False)
+    if new_cookie:
+        response.set_cookie(DEVICE_COOKIE, new_cookie, max_age=2 * 365 * 86400, httponly=True, samesite="Lax")
+    return response
+
+
+@bp.post("/01/<gtin>/10/<lot>/21/<serial>/opened")
+def opened(gtin: str, lot: str, serial: str) -> Any:
+    batch_id, serial = _lot(gtin, lot), _serial(serial)
+    device, new_cookie = _device()
+    secret = current_app.config["SECRET_KEY"]
+    scans.record_scan(ledger(), batch_id, serial, place=scans.place_of(secret, request.remote_addr),
+                      client=scans.keyed(secret, "device", device), kind="opened")
+    response = redirect(url_for("consumer.unit", gtin=gtin, lot=lot, serial=serial, opened=1), code=303)
+    if new_cookie:
+        response.set_cookie(DEVICE_COOKIE, new_cookie, max_age=2 * 365 * 86400, httponly=True, samesite="Lax")
+    return response
+
+
+@bp.get("/batches/<batch_id>/label")
+def label(batch_id: str) -> Any:
+    """Where a lot's QR code points: its Digital Link if it was packed with a GTIN, else its /p/ token."""
+    from farmtrace.core.consumer import gtin_of
+    view = product_view(ledger(), batch_id)
+    if view is None:
+        abort(404)
+    link = gtin_of(ledger(), batch_id)
+    path = (url_for("consumer.digital_link", gtin=link[0], lot=link[1]) if link
+            else url_for("consumer.by_token", token=public_token(ledger(), batch_id)))
+    return redirect(path, code=302)
+
+
+@bp.get("/regulator/alerts")
+@login_required  # type: ignore[misc]
+def alerts() -> Any:
+    """Serials whose scan pattern looks counterfeit: the regulator's dashboard list."""
+    if current_user.account.role not in ("regulator", "admin"):
+        abort(403)
+    return render_template("regulator/alerts.html", alerts=scans.alerts(ledger()), flag_text=scans.FLAG_TEXT)
