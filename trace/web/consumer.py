@@ -97,30 +97,33 @@ def _serial(serial: str) -> str:
     return serial
 
 
-@bp.get("/01/<gtin>/10/<lot>/21/<serial>")
-def unit(gtin: str, lot: str, serial: str) -> Any:
+def _scan(gtin: str, lot: str, serial: str, kind: str) -> tuple[str, scans.ScanVerdict, str | None]:
+    """Count a scan (or an "opened" mark) from this phone; (batch, verdict, a new device cookie or None)."""
     batch_id, serial = _lot(gtin, lot), _serial(serial)
     device, new_cookie = _device()
     secret = current_app.config["SECRET_KEY"]
     verdict = scans.record_scan(ledger(), batch_id, serial, place=scans.place_of(secret, request.remote_addr),
-                                client=scans.keyed(secret, "device", device))
-    response = _page(_view(batch_id), serial=serial, verdict=verdict, cache=False)
+                                client=scans.keyed(secret, "device", device), kind=kind)
+    return batch_id, verdict, new_cookie
+
+
+def _with_device(response: Any, new_cookie: str | None) -> Any:
     if new_cookie:
         response.set_cookie(DEVICE_COOKIE, new_cookie, max_age=2 * 365 * 86400, httponly=True, samesite="Lax")
     return response
+
+
+@bp.get("/01/<gtin>/10/<lot>/21/<serial>")
+def unit(gtin: str, lot: str, serial: str) -> Any:
+    batch_id, verdict, new_cookie = _scan(gtin, lot, serial, "scan")
+    return _with_device(_page(_view(batch_id), serial=serial, verdict=verdict, cache=False), new_cookie)
 
 
 @bp.post("/01/<gtin>/10/<lot>/21/<serial>/opened")
 def opened(gtin: str, lot: str, serial: str) -> Any:
-    batch_id, serial = _lot(gtin, lot), _serial(serial)
-    device, new_cookie = _device()
-    secret = current_app.config["SECRET_KEY"]
-    scans.record_scan(ledger(), batch_id, serial, place=scans.place_of(secret, request.remote_addr),
-                      client=scans.keyed(secret, "device", device), kind="opened")
-    response = redirect(url_for("consumer.unit", gtin=gtin, lot=lot, serial=serial, opened=1), code=303)
-    if new_cookie:
-        response.set_cookie(DEVICE_COOKIE, new_cookie, max_age=2 * 365 * 86400, httponly=True, samesite="Lax")
-    return response
+    _, _, new_cookie = _scan(gtin, lot, serial, "opened")
+    target = url_for("consumer.unit", gtin=gtin, lot=lot, serial=serial)
+    return _with_device(redirect(target, code=303), new_cookie)
 
 
 @bp.get("/batches/<batch_id>/label")

@@ -22,13 +22,15 @@ from farmtrace.storage.models import Batch, Event, Finding, Org
 from farmtrace.storage.uow import UnitOfWork
 
 from ..errors import InvalidRequestError, NotFoundError
+from ..families.produce import COUNTY_NAMES
+from ..gs1 import gtin14
 
 CHINA = timezone(timedelta(hours=8))  # a bare date is a day in China Standard Time (the ledger's local time)
 CHUNK = 500
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 # Bazhong's counties (domain.md §1.1, codes unverified there); other codes are shown as the code alone.
-COUNTIES = {"511902": "巴州区", "511903": "恩阳区", "511921": "通江县", "511922": "南江县", "511923": "平昌县"}
+COUNTIES = COUNTY_NAMES
 
 
 def parse_time(value: str, name: str, *, end: bool = False) -> datetime:
@@ -137,7 +139,7 @@ class Facts:
                 parsed = body(event)
                 if event.prev is None:
                     self.genesis[str(event.batch_id)] = parsed
-                gtin = normal_gtin(parsed.get("data", {}).get("gtin")) if event.type == "packed" else None
+                gtin = gtin14(parsed.get("data", {}).get("gtin")) if event.type == "packed" else None
                 if gtin and str(event.batch_id) not in self.gtins:
                     self.gtins[str(event.batch_id)] = gtin
 
@@ -186,12 +188,3 @@ class Facts:
         if not org.county:
             return org.name
         return f"{org.name} ({COUNTIES.get(org.county, '')} {org.county})".replace("( ", "(")
-
-
-def normal_gtin(value: Any) -> str | None:
-    """A GTIN-8/12/13/14 with a good GS1 mod-10 check digit, as 14 digits; None otherwise."""
-    if not isinstance(value, str) or not value.isdigit() or len(value) not in (8, 12, 13, 14):
-        return None
-    digits = value.zfill(14)
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits[:-1])))
-    return digits if (10 - total % 10) % 10 == int(digits[-1]) else None
