@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from farmtrace.storage.models import Org, SigningKey, User
+from farmtrace.storage.engine import is_sqlite
 from farmtrace.storage.uow import UnitOfWork
 
 from . import append as _append
@@ -22,6 +23,7 @@ from . import keys as _keys
 from .append import Actor, AppendTx, Signer, StoredEvent
 from .errors import ChainConflictError, InvalidEventError, NotFoundError
 from .events import IDENT
+from .groupcommit import GroupCommit
 from .signing import KeySealer
 
 T = TypeVar("T")
@@ -41,6 +43,7 @@ class Ledger:
         self.secret_key = secret_key  # for worker processes that open the same ledger
         self.signer = Signer(KeySealer(secret_key))
         self.log_origin = log_origin
+        self._group = GroupCommit(self.appending) if is_sqlite(engine) else None
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, write=write)
@@ -76,13 +79,19 @@ class Ledger:
         return result
 
     def append(self, draft: Mapping[str, Any] | bytes | str, *, actor: Actor) -> StoredEvent:
-        return self.appending(lambda tx: _append.append_custodial(tx, draft, actor=actor))
+        return self._single(lambda tx: _append.append_custodial(tx, draft, actor=actor))
+
+    def _single(self, command: Callable[[AppendTx], StoredEvent]) -> StoredEvent:
+        """One event: on SQLite through group commit (core/groupcommit.py), else its own transaction."""
+        if self._group is not None:
+            return self._group.submit(command)
+        return self.appending(command)
 
     def append_many(self, drafts: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[StoredEvent]:
         return self.appending(lambda tx: _append.append_many(tx, drafts, actor=actor))
 
     def append_signed(self, body: Mapping[str, Any] | bytes | str, signature: str, *, actor: Actor) -> StoredEvent:
-        return self.appending(lambda tx: _append.append_presigned(tx, body, signature, actor=actor))
+        return self._single(lambda tx: _append.append_presigned(tx, body, signature, actor=actor))
 
     # ---- administration ----
     def init(self) -> SigningKey:
