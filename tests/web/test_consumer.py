@@ -89,6 +89,7 @@ def test_each_scan_of_a_serial_is_counted_and_a_normal_bottle_raises_no_warning(
         assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
         assert f"已被扫描 {n} 次" in text(response)
     assert 'id="counterfeit"' not in response.get_data(as_text=True)
+    assert "发往 巴州区巴食巴适超市（巴州区）" in text(response)  # where the bottle was signed as shipped
     assert scans.alerts(app.extensions["ledger"]) == []
 
 

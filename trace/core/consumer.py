@@ -98,6 +98,7 @@ class ProductView:
     lineage: list[str]
     gtin: str | None
     etag: str
+    shipped_to: list[tuple[str, str, str]] = field(default_factory=list)  # (org, county, date) of the lot's ships
 
 
 def resolve_digital_link(ledger: Ledger, gtin: str, lot: str) -> str | None:
@@ -192,7 +193,9 @@ def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) ->
         batch=batch, holder=orgs[batch.org_id].name if batch.org_id in orgs else batch.org_id,
         producer=producer_org.name if producer_org else batch.org_id, origins=origins, steps=steps,
         lab=_lab_results(steps, orgs), certificates=_certificates(steps, today), recall=recall,
-        verified=all(s.ok for s in steps), lineage=lineage, gtin=link[0] if link else None, etag=etag)
+        verified=all(s.ok for s in steps), lineage=lineage, gtin=link[0] if link else None, etag=etag,
+        shipped_to=[(orgs[str(s.data["to"])].name, COUNTY_NAMES.get(orgs[str(s.data["to"])].county or "", ""), s.at[:10])
+                    for s in steps if s.batch == batch_id and s.type == "ship" and str(s.data.get("to")) in orgs])
 
 
 def _made_from_inputs(steps: list[Step], batch_id: str) -> bool:
