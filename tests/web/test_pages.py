@@ -33,6 +33,7 @@ def test_a_recalled_lot_shows_the_warning_first(client) -> None:
 def test_the_commitment_certificate_is_built_from_the_signed_events(client) -> None:
     text = client.get("/batches/leaf-yd-0/certificate").get_data(as_text=True)
     assert "承诺达标合格证" in text and "云顶茶鲜叶" in text and "data:image/png;base64," in text
+    assert "/p/" in text  # the QR code and its printed link go to the lot's public page (no GTIN: a token)
 
 
 def test_unknown_pages_get_a_friendly_404(client) -> None:

@@ -129,14 +129,11 @@ def opened(gtin: str, lot: str, serial: str) -> Any:
 @bp.get("/batches/<batch_id>/label")
 def label(batch_id: str) -> Any:
     """Where a lot's QR code points: its Digital Link if it was packed with a GTIN, else its /p/ token."""
-    from farmtrace.core.consumer import gtin_of
-    view = product_view(ledger(), batch_id)
-    if view is None:
-        abort(404)
-    link = gtin_of(ledger(), batch_id)
-    path = (url_for("consumer.digital_link", gtin=link[0], lot=link[1]) if link
-            else url_for("consumer.by_token", token=public_token(ledger(), batch_id)))
-    return redirect(path, code=302)
+    from .public import public_path
+    with ledger().uow() as uow:
+        if uow.batch(batch_id) is None:
+            abort(404)
+    return redirect(public_path(batch_id), code=302)
 
 
 @bp.get("/regulator/alerts")

@@ -65,8 +65,17 @@ def bundle(batch_id: str) -> Any:
 def certificate(batch_id: str) -> Any:
     """The lot's 承诺达标合格证, generated from its signed events, with a QR code to this record."""
     cert = certificate_for(ledger(), batch_id)
-    url = f"{current_app.config['FARMTRACE'].base_url}{url_for('public.batch', batch_id=batch_id)}"
+    url = f"{current_app.config['FARMTRACE'].base_url}{public_path(batch_id)}"
     return render_template("public/certificate.html", cert=cert, qr=qr_data_uri(url), url=url)
+
+
+def public_path(batch_id: str) -> str:
+    """What a lot's QR code encodes: its GS1 Digital Link if it was packed with a GTIN, else its /p/ token."""
+    from farmtrace.core.consumer import gtin_of, public_token
+    link = gtin_of(ledger(), batch_id)
+    if link is not None:
+        return url_for("consumer.digital_link", gtin=link[0], lot=link[1])
+    return url_for("consumer.by_token", token=public_token(ledger(), batch_id))
 
 
 def qr_data_uri(text: str) -> str:
