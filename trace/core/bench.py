@@ -334,6 +334,7 @@ def _bench_big(where: Path, events: int, echo: Echo, database_url: str | None) -
     echo(f"peak RSS of this process: {rss_before / 1024:.0f} MiB before verify, {rss_after / 1024:.0f} MiB after")
     figures["log"] = bench_log(big, where, echo)
     big.engine.dispose()
+    figures["pages"] = bench_pages(url, where, echo)
     return figures
 
 
@@ -430,3 +431,157 @@ def bench_http(folder: Path, echo: Echo, singles: int = 300, batches: int = 20) 
          f"ratio {http_batch / in_batch:.2f} (target ≥ 0.5)")
     return {"single": {"rate": http_single, "in_process": in_single, "ratio": http_single / in_single},
             "batch": {"rate": http_batch, "in_process": in_batch, "ratio": http_batch / in_batch}, "non_2xx": bad}
+
+
+TRIVIAL_APP = '''"""A trivial Flask route: the baseline for the consumer page benchmark (written by farmtrace bench)."""
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def index():
+    return "<!doctype html><title>ok</title><p>Hello from a trivial Flask route.</p>"
+'''
+
+
+def _gunicorn(app_spec: str, env: dict[str, str], *, chdir: Path | None = None,
+              workers: int = 2, threads: int = 8) -> tuple[Any, int]:
+    """Start gunicorn (gthread) on a free 127.0.0.1 port and wait until it listens; return (process, port)."""
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+               "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning"]
+    if chdir is not None:
+        command += ["--chdir", str(chdir)]
+    server = subprocess.Popen([*command, app_spec], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):  # wait until it listens (up to ~30 s)
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn for {app_spec} exited with {server.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.terminate()
+        raise RuntimeError(f"gunicorn for {app_spec} did not listen on port {port}")
+    return server, port
+
+
+def _drive_gets(port: int, paths: list[str], clients: int) -> dict[str, Any]:
+    """GET `paths` from `clients` threads, each on its own kept-alive connection (no If-None-Match, so
+    every request renders). Returns wall seconds, per-request latencies (s), Server-Timing render
+    durations (ms, when present) and the count of non-200 answers."""
+    import http.client
+    import socket
+    import threading
+    latencies: list[float] = []
+    renders: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+    headers = {"Accept-Language": "en"}
+
+    def client(part: list[str]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        mine: list[float] = []
+        mine_render: list[float] = []
+        mine_bad = 0
+        for path in part:
+            start = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                mine_bad += 1
+            timing = response.getheader("Server-Timing") or ""
+            if "dur=" in timing:
+                try:
+                    mine_render.append(float(timing.split("dur=", 1)[1].split(",")[0].split(";")[0]))
+                except ValueError:
+                    pass
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            renders.extend(mine_render)
+            bad[0] += mine_bad
+    threads = [threading.Thread(target=client, args=(paths[k::clients],)) for k in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"seconds": time.perf_counter() - start, "latencies": latencies, "renders": renders, "bad": bad[0]}
+
+
+def bench_pages(ledger_url: str, folder: Path, echo: Echo, clients: int = 16, requests: int = 2000,
+                lots: int = 200, seed: int = 7) -> dict[str, Any]:
+    """Consumer lot pages (`/01/{gtin}/10/{lot}`, every request rendered) against gunicorn on 127.0.0.1
+    (2 workers × 8 gthreads, `clients` kept-alive client threads), beside a trivial Flask route served
+    the same way with the same clients and request count in the same run."""
+    import random
+    from urllib.parse import quote
+
+    from sqlalchemy import text
+
+    engine = make_engine(ledger_url)
+    try:
+        with engine.connect() as conn:
+            rows = [(r[0], r[1]) for r in conn.execute(text("SELECT gtin, lot FROM gtin_lots ORDER BY gtin, lot"))]
+    finally:
+        engine.dispose()
+    if not rows:
+        echo("consumer page: no lots with a GTIN in this log; skipped")
+        return {}
+    rng = random.Random(seed)
+    chosen = rng.sample(rows, min(lots, len(rows)))
+    page_paths = [f"/01/{quote(g, safe='')}/10/{quote(lot, safe='')}" for g, lot in chosen]
+    paths = [page_paths[rng.randrange(len(page_paths))] for _ in range(requests)]
+    warmup = [page_paths[i % len(page_paths)] for i in range(max(4 * clients, 100))]
+    env = {**os.environ, "FARMTRACE_DATABASE_URL": ledger_url, "FARMTRACE_INSTANCE": str(folder / "pages-instance"),
+           "FARMTRACE_SECRET_KEY": "bench-secret", "FARMTRACE_LOG_ORIGIN": "bench.farmtrace/log"}
+
+    server, port = _gunicorn("farmtrace.web:create_app()", env)
+    try:
+        _drive_gets(port, warmup, clients)  # templates, connection pools and caches of both workers
+        pages = _drive_gets(port, paths, clients)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    (folder / "trivial_app.py").write_text(TRIVIAL_APP, encoding="utf-8")
+    server, port = _gunicorn("trivial_app:app", env, chdir=folder)
+    try:
+        _drive_gets(port, ["/"] * max(4 * clients, 100), clients)
+        trivial = _drive_gets(port, ["/"] * requests, clients)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    p50, p95 = _percentiles(pages["latencies"])
+    rate = _rate(requests, pages["seconds"])
+    t50, t95 = _percentiles(trivial["latencies"])
+    trivial_rate = _rate(requests, trivial["seconds"])
+    out: dict[str, Any] = {
+        "lots": len(chosen), "lots_with_gtin": len(rows), "clients": clients, "requests": requests,
+        "p50_ms": p50 * 1e3, "p95_ms": p95 * 1e3, "rate": rate, "non_200": pages["bad"],
+        "baseline_trivial_flask": trivial_rate, "trivial_p50_ms": t50 * 1e3, "trivial_p95_ms": t95 * 1e3,
+        "trivial_non_200": trivial["bad"], "ratio": rate / trivial_rate}
+    render = ""
+    if pages["renders"]:
+        r50, r95 = _percentiles(pages["renders"])
+        out["render_p50_ms"], out["render_p95_ms"] = r50, r95
+        render = f"; Server-Timing render p50 {r50:.1f} ms, p95 {r95:.1f} ms"
+    echo(f"consumer page: p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms, {rate:.0f} pages/s; "
+         f"trivial Flask route: {trivial_rate:.0f}/s (p50 {t50 * 1e3:.1f} ms, p95 {t95 * 1e3:.1f} ms); "
+         f"ratio {rate / trivial_rate:.2f} (targets p95 < 50 ms, ratio ≥ 0.3)")
+    echo(f"  {requests} GETs of {len(chosen)} random lot pages (of {len(rows):,} with a GTIN), {clients} kept-alive "
+         f"clients, gunicorn 2 workers × 8 threads; {pages['bad']} non-200{render}")
+    return out
