@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, select, text
+from sqlmodel import col
 
-from farmtrace.storage.models import Batch, Org, PublicToken
+from farmtrace.storage.models import Batch, Event, Finding, Org, PublicToken
+from farmtrace.storage.uow import UnitOfWork
 
 from .families.produce import COUNTY_NAMES
 from .gs1 import ai_value, gtin14
@@ -145,6 +147,41 @@ def gtin_of(ledger: Ledger, batch_id: str) -> tuple[str, str] | None:
     return None if row is None else (str(row[0]), str(row[1]))
 
 
+def page_state(ledger: Ledger, batch_id: str, *, today: date | None = None) -> str | None:
+    """A short key that changes whenever the lot's page would: any new event in its lineage (the
+    chain heads), a recall, the day (certificates expire). None if there is no such batch. Three
+    indexed reads, no signature checks: what a cached page is looked up by, and its ETag."""
+    with ledger.uow() as uow:
+        return _page_state(uow, batch_id, today)
+
+
+def lot_state(ledger: Ledger, gtin: str, lot: str, *, today: date | None = None) -> tuple[str, str] | None:
+    """(batch, page state) of the lot a Digital Link names, in one unit of work; None if unknown."""
+    g, l = gtin14(gtin), ai_value(lot)
+    if g is None or l is None:
+        return None
+    with ledger.uow() as uow:
+        batch_id = uow.gtin_lot(g, l)
+        state = None if batch_id is None else _page_state(uow, batch_id, today)
+    return None if batch_id is None or state is None else (batch_id, state)
+
+
+_HEADS = text("SELECT id, head FROM batches WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+
+
+def _page_state(uow: UnitOfWork, batch_id: str, today: date | None) -> str | None:
+    lineage = [batch_id, *sorted(uow.ancestors([batch_id]))]
+    heads: dict[str, str | None] = {str(r[0]): r[1] for r in uow.connection.execute(_HEADS, {"ids": lineage})}
+    if batch_id not in heads:
+        return None
+    recall_hash = uow.recall_of(batch_id)
+    return _state_key([heads.get(b) or "" for b in lineage], recall_hash, today or date.today())
+
+
+def _state_key(heads: list[str], recall_hash: str | None, today: date) -> str:
+    return hashlib.sha256(json.dumps([heads, recall_hash, str(today)]).encode()).hexdigest()[:32]
+
+
 def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) -> ProductView | None:
     """Everything the consumer page shows about `batch_id`, or None if there is no such batch."""
     today = today or date.today()
@@ -154,30 +191,34 @@ def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) ->
             return None
         ancestors = sorted(uow.ancestors([batch_id]))
         lineage = [batch_id, *ancestors]
-        batches = {b: uow.batch(b) for b in lineage}
+        found = {b.id: b for b in uow.session.scalars(select(Batch).where(col(Batch.id).in_(lineage)))}
+        batches = {b: found.get(b) for b in lineage}
         orgs: dict[str, Org] = {o.id: o for o in uow.orgs()}
+        keys = {k.id: k for k in uow.keys()}
+        chains: dict[str, list[Event]] = {}
+        for event in uow.session.scalars(select(Event).where(col(Event.batch_id).in_(lineage)).order_by(col(Event.seq))):
+            chains.setdefault(str(event.batch_id), []).append(event)
+        findings: dict[str, list[dict[str, str]]] = {}
+        for f in uow.session.scalars(select(Finding).where(col(Finding.batch_id).in_(lineage)).order_by(col(Finding.id))):
+            findings.setdefault(f.event_hash, []).append({"rule": f.rule, "severity": f.severity, "message": f.message})
         steps: list[Step] = []
         recall_hash = uow.recall_of(batch_id)
         heads = []
         for b in lineage:
             row = batches[b]
-            findings: dict[str, list[dict[str, str]]] = {}
-            for f in uow.findings_of_batch(b):
-                findings.setdefault(f.event_hash, []).append({"rule": f.rule, "severity": f.severity,
-                                                             "message": f.message})
-            for c in verify_batch(uow, b):
+            for c in verify_batch(uow, b, keys, chains.get(b, [])):
                 org = orgs.get(c.org)
                 name = str(c.data.get("step", c.type)) if c.type == "observe" else c.type
                 steps.append(Step(c.at, b, row.product if row else b, c.type, name, c.org,
                                   org.name if org else c.org, COUNTY_NAMES.get(org.county or "", "") if org else "",
                                   c.data, c.hash, c.ok, c.reason, findings.get(c.hash, [])))
-            heads.append(row.head if row else "")
+            heads.append((row.head or "") if row else "")
         recall = None
         if recall_hash is not None:
-            event = uow.event_by_hash(recall_hash)
-            data = json.loads(event.canonical).get("data", {}) if event is not None else {}
-            recall = Recall(str(event.batch_id) if event else "", str(data.get("reason", "")),
-                            event.at if event else "", orgs[event.org_id].name if event and event.org_id in orgs
+            notice = uow.event_by_hash(recall_hash)
+            data = json.loads(notice.canonical).get("data", {}) if notice is not None else {}
+            recall = Recall(str(notice.batch_id) if notice else "", str(data.get("reason", "")),
+                            notice.at if notice else "", orgs[notice.org_id].name if notice and notice.org_id in orgs
                             else "")
     steps.sort(key=lambda s: (s.at, s.batch))
     origin_ids = [b for b in lineage if batches[b] is not None and not _made_from_inputs(steps, b)]
@@ -188,7 +229,7 @@ def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) ->
             origins.append((org.name, COUNTY_NAMES.get(org.county or "", "")))
     producer_org = orgs.get(batch.origin_org or batch.org_id)
     link = gtin_of(ledger, batch_id)
-    etag = hashlib.sha256(json.dumps([heads, recall_hash, str(today)]).encode()).hexdigest()[:32]
+    etag = _state_key(heads, recall_hash, today)
     return ProductView(
         batch=batch, holder=orgs[batch.org_id].name if batch.org_id in orgs else batch.org_id,
         producer=producer_org.name if producer_org else batch.org_id, origins=origins, steps=steps,

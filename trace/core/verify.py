@@ -15,10 +15,11 @@ memory stays flat.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -455,12 +456,24 @@ class EventCheck:
     reason: str | None
 
 
-def verify_batch(uow: UnitOfWork, batch_id: str) -> list[EventCheck]:
-    """Check one batch's chain for display: hash, signature, key validity (by position) and links."""
-    keys = {k.id: k for k in uow.keys()}
+@functools.lru_cache(maxsize=65536)
+def _signature_ok(public_key: bytes, digest: str, signature: str) -> bool:
+    """Ed25519 verification is a pure function of its inputs, so pages that show the same ancestors
+    check each signature once per process (the digest is always recomputed from the stored text)."""
+    return verify_event_signature(public_key, digest, signature)
+
+
+def verify_batch(uow: UnitOfWork, batch_id: str, keys: Mapping[str, Any] | None = None,
+                 rows: Sequence[Any] | None = None) -> list[EventCheck]:
+    """Check one batch's chain for display: hash, signature, key validity (by position) and links.
+
+    When checking several batches in one unit of work, `keys` (id -> key row) and the batch's
+    event `rows` in chain order may be passed in, read once for all of them.
+    """
+    keys = keys if keys is not None else {k.id: k for k in uow.keys()}
     out: list[EventCheck] = []
     head: str | None = None
-    for row in uow.events_of_batch(batch_id):
+    for row in (rows if rows is not None else uow.events_of_batch(batch_id)):
         reason = None
         digest = hashlib.sha256(row.canonical.encode("utf-8")).hexdigest()
         body: dict[str, Any] = {}
@@ -475,7 +488,7 @@ def verify_batch(uow: UnitOfWork, batch_id: str) -> list[EventCheck]:
             reason = "hash does not match the stored text"
         elif key is None or key.org_id != row.org_id:
             reason = f"unknown key {row.key_id}"
-        elif not verify_event_signature(unb64(key.public_key), digest, row.signature):
+        elif not _signature_ok(unb64(key.public_key), digest, row.signature):
             reason = "signature does not verify"
         elif key.added_seq is not None and row.seq <= key.added_seq or (
                 key.ended_seq is not None and row.seq >= key.ended_seq):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from babel import Locale
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
@@ -17,11 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ("zh_CN", "en")
 
 
-def _locale() -> str:
+_PARSED = {name: Locale.parse(name) for name in LOCALES}  # parsing walks Babel's locale folder: do it once
+
+
+def _locale() -> Locale:
     asked = request.args.get("lang") or request.cookies.get("lang")
-    if asked in LOCALES:
-        return asked
-    return request.accept_languages.best_match(LOCALES, default="zh_CN") if request.accept_languages else "zh_CN"
+    if asked not in LOCALES:
+        asked = request.accept_languages.best_match(LOCALES, default="zh_CN") if request.accept_languages else "zh_CN"
+    return _PARSED[asked or "zh_CN"]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

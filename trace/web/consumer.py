@@ -12,14 +12,17 @@ Unknown or malformed codes get the friendly 404 page, never a 500.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from farmtrace.core import scans
-from farmtrace.core.consumer import ProductView, product_view, public_token, resolve_digital_link, resolve_token
+from farmtrace.core.consumer import ProductView, lot_state, page_state, product_view, resolve_digital_link, resolve_token
 from farmtrace.core.gs1 import ai_value
 from farmtrace.core.ledger import Ledger
 from farmtrace.core.log import log_verifier_key
@@ -45,33 +48,89 @@ def _unknown_code() -> str:
                    "a code we never issued may be a counterfeit.")
 
 
-def _page(view: ProductView, *, serial: str | None = None, verdict: scans.ScanVerdict | None = None,
-          cache: bool = True) -> Any:
-    started = time.perf_counter()
-    html = render_template("public/product.html", view=view, serial=serial, verdict=verdict,
+class PageCache:
+    """Lot views and rendered pages by page state (core.consumer.page_state), least recently used out.
+
+    The state changes with any new event in the lineage or a recall, so a hit is the page as it
+    would be rendered now. Entries also expire after `ttl` seconds, so that a database altered
+    behind the app's back (which changes no state) shows in the server's verdict within that time;
+    the phone's own check never trusts this cache.
+    """
+
+    def __init__(self, size: int = 2048, ttl: float = 30.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._items: OrderedDict[tuple[str, ...], tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] < time.monotonic():
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: tuple[str, ...], value: Any) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def pages() -> PageCache:
+    return current_app.extensions.setdefault("consumer_pages", PageCache())  # type: ignore[no-any-return]
+
+
+def _state(batch_id: str) -> str:
+    state = page_state(ledger(), batch_id)
+    if state is None:
+        abort(404, description=_unknown_code())
+    return state
+
+
+def _view(batch_id: str, state: str) -> ProductView:
+    view = pages().get(("view", state))
+    if view is None:
+        view = product_view(ledger(), batch_id)
+        if view is None:
+            abort(404, description=_unknown_code())
+        pages().put(("view", state), view)
+    return view  # type: ignore[no-any-return]
+
+
+def _render(view: ProductView, serial: str | None = None, verdict: scans.ScanVerdict | None = None) -> str:
+    return render_template("public/product.html", view=view, serial=serial, verdict=verdict,
                            log_key=log_verifier_key(ledger()), flag_text=scans.FLAG_TEXT,
                            bundle_url=url_for("public.bundle", batch_id=view.batch.id))
+
+
+def _lot_page(batch_id: str, state: str | None = None) -> Any:
+    """A lot's page, revalidated by ETag; for anonymous visitors the rendered HTML is cached too
+    (a logged-in header carries the user's name and a CSRF token, so that is never cached)."""
+    started = time.perf_counter()
+    state = state or _state(batch_id)
+    lang = str(get_locale() or "zh_CN")
+    key = ("html", state, lang)
+    html = pages().get(key) if current_user.is_anonymous else None
+    if html is None:
+        html = _render(_view(batch_id, state))
+        if current_user.is_anonymous:
+            pages().put(key, html)
     response = make_response(html)
-    response.headers["Server-Timing"] = f"render;dur={(time.perf_counter() - started) * 1000:.1f}"
-    if cache:
-        response.set_etag(f"{view.etag}-{request.accept_languages}-{request.args.get('lang', '')}")
-        response.headers["Cache-Control"] = "no-cache"  # revalidate every time: a recall must show at once
-        response.headers["Vary"] = "Accept-Language, Cookie"
-        return response.make_conditional(request)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _view(batch_id: str) -> ProductView:
-    view = product_view(ledger(), batch_id)
-    if view is None:
-        abort(404, description=_unknown_code())
-    return view
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    response.set_etag(f"{state}-{lang}")
+    response.headers["Cache-Control"] = "no-cache"  # revalidate every time: a recall must show at once
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response.make_conditional(request)
 
 
 @bp.get("/01/<gtin>/10/<lot>")
 def digital_link(gtin: str, lot: str) -> Any:
-    return _page(_view(_lot(gtin, lot)))
+    found = lot_state(ledger(), gtin, lot)
+    if found is None:
+        abort(404, description=_unknown_code())
+    return _lot_page(*found)
 
 
 @bp.get("/p/<token>")
@@ -79,7 +138,7 @@ def by_token(token: str) -> Any:
     batch_id = resolve_token(ledger(), token)
     if batch_id is None:
         abort(404, description=_unknown_code())
-    return _page(_view(batch_id))
+    return _lot_page(batch_id)
 
 
 def _device() -> tuple[str, str | None]:
@@ -116,7 +175,9 @@ def _with_device(response: Any, new_cookie: str | None) -> Any:
 @bp.get("/01/<gtin>/10/<lot>/21/<serial>")
 def unit(gtin: str, lot: str, serial: str) -> Any:
     batch_id, verdict, new_cookie = _scan(gtin, lot, serial, "scan")
-    return _with_device(_page(_view(batch_id), serial=serial, verdict=verdict, cache=False), new_cookie)
+    response = make_response(_render(_view(batch_id, _state(batch_id)), serial=serial, verdict=verdict))
+    response.headers["Cache-Control"] = "no-store"  # every scan counts
+    return _with_device(response, new_cookie)
 
 
 @bp.post("/01/<gtin>/10/<lot>/21/<serial>/opened")
