@@ -19,6 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,7 +29,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlmodel import col
 
-from farmtrace.storage.models import Batch, Event, Finding, Org, PublicToken
+from farmtrace.storage.models import Batch, Org, PublicToken
 from farmtrace.storage.uow import UnitOfWork
 
 from .families.produce import COUNTY_NAMES
@@ -166,20 +169,58 @@ def lot_state(ledger: Ledger, gtin: str, lot: str, *, today: date | None = None)
     return None if batch_id is None or state is None else (batch_id, state)
 
 
-_HEADS = text("SELECT id, head FROM batches WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
-
-
 def _page_state(uow: UnitOfWork, batch_id: str, today: date | None) -> str | None:
-    lineage = [batch_id, *sorted(uow.ancestors([batch_id]))]
-    heads: dict[str, str | None] = {str(r[0]): r[1] for r in uow.connection.execute(_HEADS, {"ids": lineage})}
+    heads, recall_hash = uow.lineage_heads(batch_id)
     if batch_id not in heads:
         return None
-    recall_hash = uow.recall_of(batch_id)
+    lineage = [batch_id, *sorted(b for b in heads if b != batch_id)]
     return _state_key([heads.get(b) or "" for b in lineage], recall_hash, today or date.today())
 
 
 def _state_key(heads: list[str], recall_hash: str | None, today: date) -> str:
     return hashlib.sha256(json.dumps([heads, recall_hash, str(today)]).encode()).hexdigest()[:32]
+
+
+_CHAINS = text("SELECT seq, hash, type, at, org_id, key_id, canonical, signature, batch_id FROM events "
+               "WHERE batch_id IN :ids ORDER BY seq").bindparams(bindparam("ids", expanding=True))
+_FINDINGS = text("SELECT event_hash, rule, severity, message FROM findings WHERE batch_id IN :ids "
+                 "ORDER BY id").bindparams(bindparam("ids", expanding=True))
+
+
+class _Registry:
+    """Orgs and keys, read at most every `ttl` seconds, and at once when a page names one not yet seen.
+
+    Safe for the server's verdict: a key's validity for an event already in the log never changes
+    (a rotation or revocation ends it at a later position), and a new key is a miss, so re-read.
+    """
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._read_at = -ttl
+        self._orgs: dict[str, Org] = {}
+        self._keys: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def read(self, uow: UnitOfWork, wanted: set[str]) -> tuple[dict[str, Org], dict[str, Any]]:
+        with self._lock:
+            fresh = time.monotonic() - self._read_at < self.ttl
+            if not fresh or not wanted <= (self._orgs.keys() | self._keys.keys()):
+                self._orgs = {o.id: o for o in uow.orgs()}
+                self._keys = {k.id: k for k in uow.keys()}
+                self._read_at = time.monotonic()
+            return self._orgs, self._keys
+
+
+_REGISTRIES: weakref.WeakKeyDictionary[Ledger, _Registry] = weakref.WeakKeyDictionary()
+_REGISTRIES_LOCK = threading.Lock()
+
+
+def _registry(ledger: Ledger) -> _Registry:
+    with _REGISTRIES_LOCK:
+        registry = _REGISTRIES.get(ledger)
+        if registry is None:
+            registry = _REGISTRIES[ledger] = _Registry()
+        return registry
 
 
 def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) -> ProductView | None:
@@ -193,14 +234,15 @@ def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) ->
         lineage = [batch_id, *ancestors]
         found = {b.id: b for b in uow.session.scalars(select(Batch).where(col(Batch.id).in_(lineage)))}
         batches = {b: found.get(b) for b in lineage}
-        orgs: dict[str, Org] = {o.id: o for o in uow.orgs()}
-        keys = {k.id: k for k in uow.keys()}
-        chains: dict[str, list[Event]] = {}
-        for event in uow.session.scalars(select(Event).where(col(Event.batch_id).in_(lineage)).order_by(col(Event.seq))):
+        chains: dict[str, list[Any]] = {}
+        for event in uow.connection.execute(_CHAINS, {"ids": lineage}):
             chains.setdefault(str(event.batch_id), []).append(event)
+        used = {e.key_id for chain in chains.values() for e in chain} | {e.org_id for c in chains.values() for e in c}
+        orgs, keys = _registry(ledger).read(uow, used)
         findings: dict[str, list[dict[str, str]]] = {}
-        for f in uow.session.scalars(select(Finding).where(col(Finding.batch_id).in_(lineage)).order_by(col(Finding.id))):
-            findings.setdefault(f.event_hash, []).append({"rule": f.rule, "severity": f.severity, "message": f.message})
+        for f in uow.connection.execute(_FINDINGS, {"ids": lineage}):
+            findings.setdefault(str(f.event_hash), []).append({"rule": f.rule, "severity": f.severity,
+                                                               "message": f.message})
         steps: list[Step] = []
         recall_hash = uow.recall_of(batch_id)
         heads = []

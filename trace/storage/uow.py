@@ -43,6 +43,10 @@ _FAST_SQL = {
     "event_id": "SELECT seq FROM events WHERE id = :id",
     "lot": "SELECT 1 FROM batches WHERE origin_org = :o AND product = :p AND lot = :l",
     "gtin_lot": "SELECT batch_id FROM gtin_lots WHERE gtin = :gtin AND lot = :lot",
+    "lineage_heads": "WITH RECURSIVE walk(id) AS (SELECT CAST(:id AS VARCHAR(64)) UNION "
+                     "SELECT l.parent FROM lineage l JOIN walk w ON l.child = w.id) "
+                     "SELECT b.id, b.head, (SELECT r.recall FROM recalls r WHERE r.batch_id = :id LIMIT 1) "
+                     "FROM batches b JOIN walk ON b.id = walk.id",
     "token": "SELECT t.id, t.token_hash, t.expires_at, t.revoked_at, t.last_used_at, u.org_id, u.username, u.role "
              "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = :hash",
 }
@@ -271,6 +275,11 @@ class UnitOfWork:
         """The batch GS1 Digital Link /01/{gtin}/10/{lot} names, if any (gtin in its 14-digit form)."""
         row = self._fast("gtin_lot", {"gtin": gtin, "lot": lot}).fetchone()
         return None if row is None else str(row[0])
+
+    def lineage_heads(self, batch_id: str) -> tuple[dict[str, str | None], str | None]:
+        """({batch: head} for the batch and every ancestor, the batch's recall hash or None): one statement."""
+        rows = self._fast("lineage_heads", {"id": batch_id}).fetchall()
+        return {str(r[0]): r[1] for r in rows}, (str(rows[0][2]) if rows and rows[0][2] is not None else None)
 
     def token_row(self, token_hash: str) -> TokenRow | None:
         """The API token with this SHA-256 and its user, in one statement (every API request asks)."""
