@@ -365,10 +365,7 @@ def bench_http(folder: Path, echo: Echo, singles: int = 2000, batches: int = 20)
     8 threads: in each process concurrent appends share commits, and the two queue on the writer
     flock), with 16 kept-alive clients on their own batches (tablets syncing), beside the in-process
     rate measured in the same run."""
-    import http.client
     import socket
-    import subprocess
-    import sys
 
     from .tokens import create_token
 
@@ -389,15 +386,9 @@ def bench_http(folder: Path, echo: Echo, singles: int = 2000, batches: int = 20)
         ledger.append_many([_draft("bench-b0", i) for i in range(100)], actor=actor)
     in_batch = _rate(batches * 100, time.perf_counter() - start)
     ledger.engine.dispose()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {**os.environ, "FARMTRACE_DATABASE_URL": url, "FARMTRACE_INSTANCE": str(folder / "http-instance"),
            "FARMTRACE_SECRET_KEY": "bench-secret", "FARMTRACE_LOG_ORIGIN": "bench.farmtrace/log"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                               "--worker-class", "gthread", "--threads", "8", "--log-level", "warning",
-                               "farmtrace.web:create_app()"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = _gunicorn("farmtrace.web:create_app()", env, workers=2, threads=8)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     clients = 16
 
@@ -433,12 +424,6 @@ def bench_http(folder: Path, echo: Echo, singles: int = 2000, batches: int = 20)
             t.join()
         return time.perf_counter() - start, statuses
     try:
-        for _ in range(100):  # wait until it listens
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         # each client appends to its own batch, as separate producers would
         for k in range(clients):
             post_body = {"type": "create", "batch": f"bench-h{k}", "data": {"product": "富硒大米", "lot": f"H{k}",
