@@ -140,3 +140,26 @@ def test_the_view_is_the_same_lineage_the_bundle_carries(app) -> None:
     bundle = make_bundle(ledger, "rice-nj-1")
     assert sorted(view.lineage) == sorted(b["id"] for b in bundle["batches"])
     assert len(view.steps) == sum(len(b["events"]) for b in bundle["batches"])
+
+
+def test_no_code_a_phone_can_send_gets_a_500(client) -> None:
+    """Whatever a damaged or forged label encodes (any text, percent-escapes, huge values), the answer is
+    a page (200 for a real code, 404 otherwise; a redirect where an escaped slash makes `//`), never a 500."""
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    text_part = st.text(min_size=1, max_size=40)
+
+    @given(gtin=text_part, lot=text_part, serial=st.one_of(st.none(), text_part), token=text_part)
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    def probe(gtin: str, lot: str, serial: str | None, token: str) -> None:
+        path = f"/01/{quote(gtin, safe='')}/10/{quote(lot, safe='')}"
+        if serial is not None:
+            path += f"/21/{quote(serial, safe='')}"
+        for url in (path, f"/p/{quote(token, safe='')}"):
+            assert client.get(url).status_code in (200, 308, 404), url
+        assert client.post(path + "/opened").status_code in (303, 308, 404, 405), path
+    probe()
