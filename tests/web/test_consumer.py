@@ -163,3 +163,14 @@ def test_no_code_a_phone_can_send_gets_a_500(client) -> None:
             assert client.get(url).status_code in (200, 308, 404), url
         assert client.post(path + "/opened").status_code in (303, 308, 404, 405), path
     probe()
+
+
+def test_the_bundle_a_phone_fetches_verifies_and_is_revalidated_by_etag(client) -> None:
+    from farmtrace.core.bundle import verify_bundle
+    first = client.get("/batches/bottles-pc-0/bundle.json")
+    assert first.status_code == 200 and first.mimetype == "application/json"
+    vkey = client.get("/log/key").get_data(as_text=True).strip()
+    assert verify_bundle(first.get_json(), trusted_log_key=vkey).ok
+    again = client.get("/batches/bottles-pc-0/bundle.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/batches/no-such-lot/bundle.json").status_code == 404

@@ -52,13 +52,31 @@ def batch(batch_id: str) -> Any:
 
 @bp.get("/batches/<batch_id>/bundle.json")
 def bundle(batch_id: str) -> Any:
-    """The lot's offline bundle (docs/bundle.md): what a phone or `scripts/verify-offline` checks alone."""
-    from flask import jsonify
+    """The lot's offline bundle (docs/bundle.md): what a phone or `scripts/verify-offline` checks alone.
+
+    Building one costs an inclusion proof per event, so it is cached with the lot's page, by its
+    lineage state (a bundle proven against an older checkpoint stays valid: the log only grows),
+    and revalidated by ETag.
+    """
+    import json
+
+    from flask import Response, request
+
+    from farmtrace.core.consumer import page_state
     from farmtrace.core.exports.bundle import make_bundle
-    doc = make_bundle(ledger(), batch_id)
-    response = jsonify(doc)
+
+    from .consumer import pages
+    state = page_state(ledger(), batch_id)
+    if state is None:
+        abort(404)
+    body = pages().get(("bundle", state))
+    if body is None:
+        body = json.dumps(make_bundle(ledger(), batch_id), ensure_ascii=False, separators=(",", ":"))
+        pages().put(("bundle", state), body)
+    response = Response(body, mimetype="application/json")
+    response.set_etag(state)
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    return response.make_conditional(request)
 
 
 @bp.get("/batches/<batch_id>/certificate")
