@@ -174,3 +174,16 @@ def test_the_bundle_a_phone_fetches_verifies_and_is_revalidated_by_etag(client) 
     again = client.get("/batches/bottles-pc-0/bundle.json", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
     assert client.get("/batches/no-such-lot/bundle.json").status_code == 404
+
+
+def test_a_bottle_sold_by_serial_then_scanned_by_a_second_phone_is_flagged(app) -> None:
+    """A retailer's `sell` naming the serial marks the bottle consumed: its buyer's phone may scan it,
+    another phone after that is the refill pattern."""
+    from farmtrace.core.append import Actor
+    app.extensions["ledger"].append({"type": "sell", "batch": "bottles-pc-0", "data": {
+        "quantity": "1", "unit": "bottle", "serials": ["PC0000000555"]}}, actor=Actor(org="bazhou-market"))
+    url = BOTTLES + "/21/PC0000000555"
+    buyer, other = app.test_client(), app.test_client()
+    page = buyer.get(url).get_data(as_text=True)
+    assert 'id="counterfeit"' not in page and "售出于" in text(buyer.get(url))
+    assert 'id="counterfeit"' in other.get(url).get_data(as_text=True)

@@ -85,32 +85,34 @@ def place_of(secret: str, address: str | None) -> str:
         return keyed(secret, "place", "unknown")
 
 
-def serial_in_lot(ledger: Ledger, batch_id: str, serial: str) -> bool:
+_LOT_EVENTS = text("SELECT type, canonical, at, org_id FROM events WHERE batch_id = :b "
+                   "AND type IN ('commissioned', 'sell') ORDER BY seq")
+_SCANS = text("SELECT id, kind, at, place, client FROM scans WHERE batch_id = :b AND serial = :s ORDER BY id")
+
+
+def _issued(events: list[Any], serial: str) -> bool:
     """Whether `serial` lies in a range the lot's `commissioned` events issued."""
     match = SERIAL.match(serial)
     if match is None:
         return False
     prefix, digits = match.groups()
-    with ledger.uow() as uow:
-        result = uow.connection.execute(
-            text("SELECT canonical FROM events WHERE batch_id = :b AND type = 'commissioned'"), {"b": batch_id})
-        rows = [str(row[0]) for row in result]
-        for canonical in rows:
-            data = json.loads(canonical).get("data", {})
-            first, last = SERIAL.match(str(data.get("first_serial", ""))), SERIAL.match(str(data.get("last_serial", "")))
-            if first is None or last is None or first.group(1) != prefix or len(first.group(2)) != len(digits):
-                continue
-            if int(first.group(2)) <= int(digits) <= int(last.group(2)):
-                return True
+    for kind, canonical, _at, _org in events:
+        if kind != "commissioned":
+            continue
+        data = json.loads(str(canonical)).get("data", {})
+        first, last = SERIAL.match(str(data.get("first_serial", ""))), SERIAL.match(str(data.get("last_serial", "")))
+        if first is None or last is None or first.group(1) != prefix or len(first.group(2)) != len(digits):
+            continue
+        if int(first.group(2)) <= int(digits) <= int(last.group(2)):
+            return True
     return False
 
 
-def _sale_of(ledger: Ledger, batch_id: str, serial: str) -> tuple[str, str] | None:
+def _sale(events: list[Any], serial: str) -> tuple[str, str] | None:
     """(at, org) of a `sell` of the lot that names this serial (data.serial or data.serials)."""
-    with ledger.uow() as uow:
-        rows = uow.connection.execute(text("SELECT canonical, at, org_id FROM events WHERE batch_id = :b "
-                                           "AND type = 'sell'"), {"b": batch_id}).all()
-    for canonical, at, org in rows:
+    for kind, canonical, at, org in events:
+        if kind != "sell":
+            continue
         data = json.loads(str(canonical)).get("data", {})
         named = data.get("serials") if isinstance(data.get("serials"), list) else [data.get("serial")]
         if serial in named:
@@ -123,34 +125,29 @@ def record_scan(ledger: Ledger, batch_id: str, serial: str, *, place: str, clien
     """Count one scan (or an "opened" mark) of a serial and return what the scans so far say."""
     if kind not in ("scan", "opened"):
         raise InvalidRequestError("kind must be scan or opened", field="kind")
-    known = serial_in_lot(ledger, batch_id, serial)
 
     def command(uow: Any) -> None:
         uow.add(Scan(batch_id=batch_id, serial=serial, kind=kind, place=place, client=client))
     ledger.write(command)
-    return verdict(ledger, batch_id, serial, known=known, viewer=client)
+    return verdict(ledger, batch_id, serial)
 
 
-def verdict(ledger: Ledger, batch_id: str, serial: str, *, known: bool | None = None,
-            viewer: str | None = None) -> ScanVerdict:
-    """What the recorded scans of one serial say (rules 1-4 above)."""
-    if known is None:
-        known = serial_in_lot(ledger, batch_id, serial)
+def verdict(ledger: Ledger, batch_id: str, serial: str) -> ScanVerdict:
+    """What the recorded scans of one serial say (rules 1-4 above): one read of the lot and the scans."""
     with ledger.uow() as uow:
-        rows = [_ScanRow(int(r[0]), str(r[1]), _aware(r[2]), str(r[3]), str(r[4])) for r in uow.connection.execute(
-            text("SELECT id, kind, at, place, client FROM scans WHERE batch_id = :b AND serial = :s ORDER BY id"),
-            {"b": batch_id, "s": serial})]
-    sale = _sale_of(ledger, batch_id, serial)
+        events = list(uow.connection.execute(_LOT_EVENTS, {"b": batch_id}))
+        rows = [_ScanRow(int(r[0]), str(r[1]), _aware(r[2]), str(r[3]), str(r[4]))
+                for r in uow.connection.execute(_SCANS, {"b": batch_id, "s": serial})]
+    known, sale = _issued(events, serial), _sale(events, serial)
     out = ScanVerdict(serial=serial, known=known, scans=sum(1 for r in rows if r.kind == "scan"),
                       places=len({r.place for r in rows}), phones=len({r.client for r in rows}),
                       sold_at=sale[0] if sale else None, sold_by=sale[1] if sale else None)
     opened = next((r for r in rows if r.kind == "opened"), None)
-    owner = opened.client if opened else None
     if opened is not None:
         out.opened_at = opened.at
     if not known:
         out.flags.append("unknown_serial")
-    if opened is not None and any(r.id > opened.id and r.client != owner for r in rows):
+    if opened is not None and any(r.id > opened.id and r.client != opened.client for r in rows):
         out.flags.append("after_opened")
     elif sale is not None:
         sold = datetime.fromisoformat(sale[0])
