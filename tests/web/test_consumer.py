@@ -187,3 +187,15 @@ def test_a_bottle_sold_by_serial_then_scanned_by_a_second_phone_is_flagged(app) 
     page = buyer.get(url).get_data(as_text=True)
     assert 'id="counterfeit"' not in page and "售出于" in text(buyer.get(url))
     assert 'id="counterfeit"' in other.get(url).get_data(as_text=True)
+
+
+def test_a_flood_of_scans_from_one_network_is_shown_but_not_counted(app, client) -> None:
+    from farmtrace.web.auth import FailureCounter
+    app.extensions["scan_limit"] = FailureCounter(limit=3, window=60.0)
+    url = BOTTLES + "/21/PC0000000321"
+    for _ in range(5):
+        response = client.get(url)
+        assert response.status_code == 200
+    assert "已被扫描 3 次" in text(response)  # the page still shows; the flood is not written
+    refused = client.post(url + "/opened")
+    assert refused.status_code == 429 and "已标记为开启" not in text(client.get(url))

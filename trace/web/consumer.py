@@ -23,9 +23,12 @@ from flask_login import current_user, login_required
 
 from farmtrace.core import scans
 from farmtrace.core.consumer import ProductView, lot_state, page_state, product_view, resolve_digital_link, resolve_token
+from farmtrace.core.errors import TooManyAttemptsError
 from farmtrace.core.gs1 import ai_value
 from farmtrace.core.ledger import Ledger
 from farmtrace.core.log import log_verifier_key
+
+from .auth import FailureCounter
 
 bp = Blueprint("consumer", __name__)
 DEVICE_COOKIE = "ft_device"
@@ -156,12 +159,31 @@ def _serial(serial: str) -> str:
     return serial
 
 
+SCANS_PER_NETWORK = 120  # counted scans and "opened" marks per network per minute; past it, read only
+
+
+def scan_limit() -> FailureCounter:
+    """Scan writes per network, so a flood (a crawler, a script) cannot grow `scans` without bound."""
+    return current_app.extensions.setdefault(  # type: ignore[no-any-return]
+        "scan_limit", FailureCounter(limit=SCANS_PER_NETWORK, window=60.0))
+
+
 def _scan(gtin: str, lot: str, serial: str, kind: str) -> tuple[str, scans.ScanVerdict, str | None]:
-    """Count a scan (or an "opened" mark) from this phone; (batch, verdict, a new device cookie or None)."""
+    """Count a scan (or an "opened" mark) from this phone; (batch, verdict, a new device cookie or None).
+
+    Past SCANS_PER_NETWORK in a minute from one network, a scan is shown but not counted, and an
+    "opened" mark is refused with 429."""
     batch_id, serial = _lot(gtin, lot), _serial(serial)
     device, new_cookie = _device()
     secret = current_app.config["SECRET_KEY"]
-    verdict = scans.record_scan(ledger(), batch_id, serial, place=scans.place_of(secret, request.remote_addr),
+    place = scans.place_of(secret, request.remote_addr)
+    limit = scan_limit()
+    if limit.blocked(place):
+        if kind == "opened":
+            raise TooManyAttemptsError("too many marks from this network; try again in a minute", field="serial")
+        return batch_id, scans.verdict(ledger(), batch_id, serial), new_cookie
+    limit.fail(place)  # counts every write, not only failures
+    verdict = scans.record_scan(ledger(), batch_id, serial, place=place,
                                 client=scans.keyed(secret, "device", device), kind=kind)
     return batch_id, verdict, new_cookie
 
