@@ -20,12 +20,13 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 
 from farmtrace.storage.models import Scan
+from farmtrace.storage.uow import utc_aware
 
 from .errors import InvalidRequestError
 from .ledger import Ledger
@@ -59,15 +60,10 @@ class ScanVerdict:
     known: bool
     scans: int = 0
     places: int = 0
-    phones: int = 0
     opened_at: datetime | None = None
     sold_at: str | None = None
     sold_by: str | None = None
     flags: list[str] = field(default_factory=list)
-
-    @property
-    def suspicious(self) -> bool:
-        return bool(self.flags)
 
 
 def keyed(secret: str, purpose: str, value: str) -> str:
@@ -140,7 +136,7 @@ def verdict(ledger: Ledger, batch_id: str, serial: str) -> ScanVerdict:
                 for r in uow.connection.execute(_SCANS, {"b": batch_id, "s": serial})]
     known, sale = _issued(events, serial), _sale(events, serial)
     out = ScanVerdict(serial=serial, known=known, scans=sum(1 for r in rows if r.kind == "scan"),
-                      places=len({r.place for r in rows}), phones=len({r.client for r in rows}),
+                      places=len({r.place for r in rows}),
                       sold_at=sale[0] if sale else None, sold_by=sale[1] if sale else None)
     opened = next((r for r in rows if r.kind == "opened"), None)
     if opened is not None:
@@ -162,9 +158,9 @@ def verdict(ledger: Ledger, batch_id: str, serial: str) -> ScanVerdict:
 
 
 def _aware(moment: Any) -> datetime:
-    """A stored time as UTC-aware (sqlite3 hands back text in UTC, psycopg a datetime)."""
-    parsed: datetime = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    aware = utc_aware(moment)
+    assert aware is not None  # scans.at is NOT NULL
+    return aware
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from farmtrace.storage.models import ApiToken, User, utcnow
-from farmtrace.storage.uow import UnitOfWork
+from farmtrace.storage.uow import UnitOfWork, utc_aware
 
 from .append import Actor
 from .errors import AuthenticationError, InvalidEventError, NotFoundError
@@ -56,12 +56,6 @@ class TokenInfo:
 def token_hash(token: str) -> str:
     """Lowercase hex SHA-256 of the clear token's UTF-8 bytes."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
 
 
 def create_token(ledger: Ledger, username: str, *, days: int | None = None) -> NewToken:
@@ -105,8 +99,8 @@ def _info(uow: UnitOfWork, row: ApiToken) -> TokenInfo:
     user = uow.session.get(User, row.user_id)
     assert row.id is not None
     return TokenInfo(row.id, user.username if user else "?", user.org_id if user else "?", user.role if user else "?",
-                     row.prefix, row.created_at, _aware(row.expires_at), _aware(row.revoked_at),
-                     _aware(row.last_used_at))
+                     row.prefix, row.created_at, utc_aware(row.expires_at), utc_aware(row.revoked_at),
+                     utc_aware(row.last_used_at))
 
 
 def authenticate(ledger: Ledger, token: str) -> Actor:

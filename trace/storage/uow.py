@@ -109,8 +109,9 @@ class TokenRow:
     role: str
 
 
-def _utc(value: Any) -> datetime | None:
-    """A timestamp column as the driver returns it (sqlite3: text; psycopg: datetime), UTC-aware."""
+def utc_aware(value: Any) -> datetime | None:
+    """A timestamp column as the driver or the ORM returns it (sqlite3: text or naive UTC; psycopg:
+    datetime), UTC-aware."""
     if value is None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
@@ -286,7 +287,7 @@ class UnitOfWork:
         row = self._fast("token", {"hash": token_hash}).fetchone()
         if row is None:
             return None
-        return TokenRow(int(row[0]), row[1], _utc(row[2]), _utc(row[3]), _utc(row[4]), row[5], row[6], row[7])
+        return TokenRow(int(row[0]), row[1], utc_aware(row[2]), utc_aware(row[3]), utc_aware(row[4]), row[5], row[6], row[7])
 
     def lock_batch(self, batch_id: str) -> BatchRow | None:
         """The batch row, locked for this transaction (changes go through set_batch_head)."""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import base64
 import io
+import json
+from typing import Any
 
 import qrcode
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from farmtrace.core.certificate import certificate_for
+from farmtrace.core.consumer import gtin_of, page_state, public_token
+from farmtrace.core.exports.bundle import make_bundle
 from farmtrace.core.ledger import Ledger
 from farmtrace.core.verify import verify_batch
+
+from .consumer import pages
 
 bp = Blueprint("public", __name__)
 
@@ -58,14 +62,6 @@ def bundle(batch_id: str) -> Any:
     lineage state (a bundle proven against an older checkpoint stays valid: the log only grows),
     and revalidated by ETag.
     """
-    import json
-
-    from flask import Response, request
-
-    from farmtrace.core.consumer import page_state
-    from farmtrace.core.exports.bundle import make_bundle
-
-    from .consumer import pages
     state = page_state(ledger(), batch_id)
     if state is None:
         abort(404)
@@ -89,7 +85,6 @@ def certificate(batch_id: str) -> Any:
 
 def public_path(batch_id: str) -> str:
     """What a lot's QR code encodes: its GS1 Digital Link if it was packed with a GTIN, else its /p/ token."""
-    from farmtrace.core.consumer import gtin_of, public_token
     link = gtin_of(ledger(), batch_id)
     if link is not None:
         return url_for("consumer.digital_link", gtin=link[0], lot=link[1])
