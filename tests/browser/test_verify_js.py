@@ -81,6 +81,21 @@ def wrong_key_entry_signature(doc: Doc) -> None:
     entry["signature"] = base64.b64encode(bytes(sig)).decode()
 
 
+def planted_key_entry(doc: Doc) -> None:
+    """A key_revoked of the subject's signing key, claiming to be signed by that org key (as a producer's
+    token could append one before): reported as an invalid key entry, and the key stays valid."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from farmtrace.core.signing import sign_event_hash
+    victim = json.loads(_subject_events(doc)[0]["canonical"])
+    body = EventBody.from_obj({"v": 1, "type": "key_revoked", "org": victim["org"], "key": victim["key"],
+                               "id": "00000000-0000-4000-8000-000000000001", "at": "2026-01-01T00:00:00+08:00",
+                               "data": {"key_id": victim["key"], "reason": "compromise"}})
+    last = max(e["seq"] for b in doc["batches"] for e in b["events"])
+    doc["keys"].append({"seq": last - 1 if last else 0, "hash": body.hash, "canonical": body.canonical.decode(),
+                        "signature": sign_event_hash(Ed25519PrivateKey.generate(), body.hash), "proof": []})
+
+
 def wrong_proof(doc: Doc) -> None:
     event = next(e for e in _subject_events(doc) if e["proof"])
     h = event["proof"][0]
@@ -135,6 +150,7 @@ TAMPERS: dict[str, Callable[[Doc], None] | None] = {
     "untampered": None, "changed_body": changed_body, "changed_product": changed_product,
     "not_canonical": not_canonical,
     "wrong_signature": wrong_signature, "wrong_key_entry_signature": wrong_key_entry_signature,
+    "planted_key_entry": planted_key_entry,
     "wrong_proof": wrong_proof, "wrong_checkpoint_signature": wrong_checkpoint_signature,
     "dropped_event": dropped_event, "swapped_events": swapped_events,
     "bundled_log_key_replaced": bundled_log_key_replaced, "dropped_key_entries": dropped_key_entries,
@@ -205,6 +221,8 @@ def test_js_agrees_with_python(phone: Phone, live_server: LiveServer, mode: str)
         if (ok, codes) != want:
             messages = [f["message"] for f in result["failures"]]
             disagreements.append(f"{name}: python {want}, js {(ok, codes)} ({messages})")
+        if name.endswith("/planted_key_entry"):  # reported, and it revokes nothing
+            assert "key_entry_signer" in {c[0] for c in codes} and "key_revoked" not in {c[0] for c in codes}, name
         if name.endswith("/untampered"):
             assert ok and result["events"] == sum(len(b["events"]) for b in doc["batches"]), name
     assert not disagreements, "\n".join(disagreements)

@@ -32,6 +32,10 @@ DECIMAL = re.compile(r"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,9})?$")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 FAMILIES = ("produce", "pork", "baijiu", "water")
+LOG_ENTRY_TYPES = ("key_added", "key_revoked")
+"""The entry types DESIGN reserves for the log itself: written and signed by the operator's log key
+alone (trace/core/keys.py), never by an org. Every append path refuses them (`refuse_reserved`), and
+every verifier applies one only when the log key signed it."""
 LOT = re.compile(r"^[\x21-\x7e]{1,20}$")
 
 DataValidator = Callable[[Mapping[str, Any]], None]
@@ -262,6 +266,20 @@ for _name in ("stored", "packed", "inspected", "temperature_logged"):
     register(EventType(_name, _step))
 register(EventType("key_added", _key_added, batchless=True, signed_by_log=True))
 register(EventType("key_revoked", _key_revoked, batchless=True, signed_by_log=True))
+assert {k.name for k in EVENT_TYPES.values() if k.signed_by_log} == set(LOG_ENTRY_TYPES)
+
+
+def is_reserved(type_name: Any) -> bool:
+    """Whether `type_name` is a log entry type that only the operator's log key may write."""
+    return type_name in LOG_ENTRY_TYPES
+
+
+def refuse_reserved(type_name: Any) -> None:
+    """Raise InvalidEventError (field `type`) for a reserved log entry type: the one gate every
+    append path (custodial, pre-signed, batch, CLI, demo) passes through."""
+    if is_reserved(type_name):
+        raise InvalidEventError(f"{type_name} entries are written by the log operator's key alone; an org cannot "
+                                "append one (keys are added and revoked with `farmtrace key ...`)", field="type")
 
 
 def _check_time(value: Any, name: str) -> datetime:

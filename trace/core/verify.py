@@ -2,7 +2,10 @@
 
 1. event: the stored hash is SHA-256 of the stored canonical text; the stored columns agree
    with the signed body; the signature verifies with the key named, and that key was valid at
-   the event's log position (keys are added, rotated and revoked by log entries);
+   the event's log position (keys are added, rotated and revoked by log entries). A key entry
+   (events.LOG_ENTRY_TYPES) changes key validity only when the log key signed it and its
+   signature verifies; any other is reported as an invalid entry and changes nothing, so an entry
+   planted by an org can never harm another org's records;
 2. chain: every batch starts once, each event's prev is its batch's head (no fork, no gap);
 3. log: sequence numbers run 0..n-1 with no gap; stored Merkle leaves and nodes agree with the
    events; every stored checkpoint's root is the root recomputed at its size and its signature
@@ -35,11 +38,11 @@ from . import merkle
 from .checkpoint import Checkpoint as SignedCheckpoint
 from .checkpoint import verifier_key
 from .errors import CheckpointError
-from .events import HEX64, event_type
-from .signing import unb64, verify_event_signature
+from .events import HEX64, LOG_ENTRY_TYPES, event_type
+from .signing import key_id, unb64, verify_event_signature
 
 COLUMNS = ("id", "type", "batch", "org", "key", "prev", "at")
-KEY_TYPES = ("key_added", "key_revoked")
+KEY_TYPES = LOG_ENTRY_TYPES
 BODY_TYPES = KEY_TYPES + ("consume", "transform")  # the sequential layers read these bodies
 PARALLEL_THRESHOLD = 20_000
 
@@ -76,7 +79,8 @@ class VerificationReport:
 # ---- layer 1, per event: runs in worker processes, each reading its own range -------------
 
 Compact = tuple[int, str, str, str | None, str, str, str | None, str, bytes, str | None]
-"""seq, hash, type, batch, org, key id, prev, at, leaf hash, canonical (key entries only)."""
+"""seq, hash, type, batch, org, key id, prev, at, leaf hash, canonical (transformations, and key
+entries whose signature verified: a key entry without it is never applied)."""
 
 _WORKER_ENGINES: dict[str, Engine] = {}
 
@@ -118,11 +122,13 @@ def check_range(source: Engine | str, start: int, end: int,
             if body and body.get(name) != value:
                 fail(f"stored column {name}={value!r} disagrees with the signed body ({body.get(name)!r})")
         public = public_keys.get(columns[4])
-        if public is not None and not verify_event_signature(public, digest, signature):
+        signed = public is not None and verify_event_signature(public, digest, signature)
+        if public is not None and not signed:
             fail(f"signature does not verify with key {columns[4]}")
         etype = columns[1]
+        keep = etype in BODY_TYPES and (signed or etype not in KEY_TYPES)
         compact.append((seq, stored_hash, etype, batch, columns[3], columns[4], columns[5], columns[6], leaf_hash,
-                        canonical if etype in BODY_TYPES else None))
+                        canonical if keep else None))
     if start >= 0 and (end - start) & (end - start - 1) == 0 and start % (end - start) == 0:
         problems.extend(_check_chunk_nodes(engine, start, end, {row[0]: row[8] for row in compact}))
     return problems, compact
@@ -185,44 +191,58 @@ class _Replay:
         self.report.failures.append(Failure(layer, reason, event_hash, batch, seq))
 
     def signing_key(self, seq: int, ev_hash: str, batch: str | None, etype: str, org: str, kid: str,
-                    at: str) -> None:
+                    at: str) -> bool:
+        """Check the signer's key at this position; True when it is the right kind of key and valid."""
         state = self.keys.get(kid)
+        if etype in KEY_TYPES and (state is None or state.purpose != "log"):
+            self.fail("event", f"{etype} entry signed by {kid}, not by the log key: an invalid entry, ignored "
+                               "(it changes no key's validity)", seq=seq, event_hash=ev_hash, batch=batch)
+            return False
         if state is None:
             self.fail("event", f"signed by unknown key {kid}", seq=seq, event_hash=ev_hash, batch=batch)
-            return
-        kind = event_type(etype)
-        if kind is not None and kind.signed_by_log:
-            if state.purpose != "log":
-                self.fail("event", f"{etype} entry must be signed by the log key, not {kid}", seq=seq,
-                          event_hash=ev_hash, batch=batch)
-        elif state.purpose != "org" or state.org != org:
+            return False
+        ok = True
+        if etype not in KEY_TYPES and (state.purpose != "org" or state.org != org):
             self.fail("event", f"key {kid} is not a key of org {org}", seq=seq, event_hash=ev_hash, batch=batch)
+            ok = False
         if seq < state.valid_from:
             self.fail("event", f"key {kid} was not yet valid at position {seq} (added at {state.valid_from - 1})",
                       seq=seq, event_hash=ev_hash, batch=batch)
-        elif state.valid_until is not None and seq >= state.valid_until:
+            return False
+        if state.valid_until is not None and seq >= state.valid_until:
             why = "revoked" if state.end_reason in ("compromise", "retired") else "rotated out"
             self.fail("event", f"signed by key {kid} after it was {why} at position {state.valid_until}",
                       seq=seq, event_hash=ev_hash, batch=batch)
-        elif state.suspected_since is not None:
+            return False
+        if state.suspected_since is not None:
             when = _parse_time(at)
             if when is not None and when >= state.suspected_since:
                 self.report.flagged.append(Failure(
                     "event", f"signed by key {kid} after its suspected compromise "
                              f"({state.suspected_since.isoformat()}); review", ev_hash, batch, seq))
+        return ok
 
     def key_entry(self, seq: int, canonical: str, org: str) -> None:
+        """Apply a key entry that the log key signed (the caller has checked that) to key validity."""
         try:
             body = json.loads(canonical)
             data = body["data"]
             if body["type"] == "key_added":
-                self.keys[data["key_id"]] = _KeyState(unb64(data["public_key"], length=32), org, "org", seq + 1, None)
+                public = unb64(data["public_key"], length=32)
+                if key_id(public) != data["key_id"]:
+                    self.fail("event", f"key_added names key id {data['key_id']} for a public key whose id is "
+                                       f"{key_id(public)}; ignored", seq=seq)
+                    return
+                if data["key_id"] in self.keys:
+                    self.fail("event", f"key {data['key_id']} is added a second time; ignored", seq=seq)
+                    return
+                self.keys[data["key_id"]] = _KeyState(public, org, "org", seq + 1, None)
                 old = self.keys.get(data.get("replaces", ""))
-                if old is not None and old.valid_until is None:
+                if old is not None and old.purpose == "org" and old.org == org and old.valid_until is None:
                     old.valid_until, old.end_reason = seq, "rotated"
             elif body["type"] == "key_revoked":
                 state = self.keys.get(data["key_id"])
-                if state is None:
+                if state is None or state.purpose != "org":
                     self.fail("event", f"key_revoked names unknown key {data['key_id']}", seq=seq)
                     return
                 if state.valid_until is None or state.valid_until > seq:
@@ -292,12 +312,20 @@ def _log_keys(uow: UnitOfWork) -> dict[str, bytes]:
 
 
 def _public_keys(engine: Engine, log_keys: dict[str, bytes]) -> dict[str, bytes]:
-    """Every public key the log names (the workers verify with these; validity is checked in order)."""
+    """Every public key the log's genuine key_added entries name (the workers verify with these;
+    validity is checked in order). An entry counts only when a log key signed it and the key id is
+    the public key's: a planted entry can't slip another public key under a real org's key id."""
     keys = dict(log_keys)
-    for _seq, canonical in key_entries(engine):
+    for _seq, canonical, signer, signature in key_entries(engine):
         try:
+            log_public = log_keys.get(signer)
+            if log_public is None or not verify_event_signature(
+                    log_public, hashlib.sha256(canonical.encode("utf-8")).hexdigest(), signature):
+                continue  # named by the sequential pass, applied nowhere
             data = json.loads(canonical)["data"]
-            keys.setdefault(data["key_id"], unb64(data["public_key"], length=32))
+            public = unb64(data["public_key"], length=32)
+            if key_id(public) == data["key_id"]:
+                keys.setdefault(data["key_id"], public)
         except (KeyError, TypeError, ValueError):
             continue  # a malformed entry is named by the sequential pass
     return keys
@@ -337,9 +365,10 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
                 replay.fail("log", f"sequence gap: positions {replay.expected_seq}..{seq - 1} are missing",
                             seq=seq, event_hash=ev_hash, batch=batch)
             replay.expected_seq = seq + 1
-            replay.signing_key(seq, ev_hash, batch, etype, org, kid, at)
-            if etype in KEY_TYPES and canonical is not None:
-                replay.key_entry(seq, canonical, org)
+            signer_ok = replay.signing_key(seq, ev_hash, batch, etype, org, kid, at)
+            if etype in KEY_TYPES:
+                if signer_ok and canonical is not None:
+                    replay.key_entry(seq, canonical, org)
             elif canonical is not None:
                 replay.transformation(seq, ev_hash, etype, canonical)
             replay.chain(seq, ev_hash, etype, batch, prev)

@@ -526,11 +526,11 @@ def seq_bounds(engine: Engine) -> tuple[int, int]:
     return (0, -1) if low is None else (int(low), int(high))
 
 
-def key_entries(engine: Engine) -> list[tuple[int, str]]:
-    """(seq, canonical) of every key_added entry, in log order."""
+def key_entries(engine: Engine) -> list[tuple[int, str, str, str]]:
+    """(seq, canonical, signing key id, signature) of every key_added entry, in log order."""
     with engine.connect() as conn:
-        return [(int(r[0]), str(r[1])) for r in conn.execute(
-            text("SELECT seq, canonical FROM events WHERE type = 'key_added' ORDER BY seq"))]
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in conn.execute(
+            text("SELECT seq, canonical, key_id, signature FROM events WHERE type = 'key_added' ORDER BY seq"))]
 
 
 def read_merkle_nodes(engine: Engine, level: int, start: int, end: int) -> list[tuple[int, bytes]]:

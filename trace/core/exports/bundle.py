@@ -2,7 +2,7 @@
 
 The bundle holds every event of each batch in the lineage, the key entries that say which key
 was valid when (the key_added of every key that signed one of them, the entry that replaced it,
-any key_revoked), a signed checkpoint covering all of them, and an inclusion proof of each
+any key_revoked; only entries the log key signed), a signed checkpoint covering all of them, and an inclusion proof of each
 against that checkpoint.
 """
 
@@ -32,7 +32,11 @@ def make_bundle(ledger: Ledger, batch_id: str) -> dict[str, Any]:
             raise NotFoundError(f"no batch {batch_id}", field="batch")
         chains = {batch: uow.events_of_batch(batch) for batch in _lineage(uow, batch_id)}
         signers = {event.key_id for events in chains.values() for event in events}
-        key_entries = [e for e in uow.events_of_types(KEY_ENTRY_TYPES) if _concerns(e, signers)]
+        log_keys = {k.id for k in uow.keys() if k.purpose == "log"}
+        # Only the log key's own entries say which key was valid when; an entry signed by anyone
+        # else is invalid (farmtrace verify names it) and must not make a lot's bundle fail.
+        key_entries = [e for e in uow.events_of_types(KEY_ENTRY_TYPES)
+                       if e.key_id in log_keys and _concerns(e, signers)]
     # Made after the reads, so it covers every event read: the log only grows.
     checkpoint = make_checkpoint(ledger)
     if checkpoint is None:
