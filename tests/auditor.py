@@ -79,7 +79,7 @@ def _merkle_root(leaves: list[bytes]) -> bytes:
 
 def _open_checkpoint(note: str, vkey: str) -> tuple[int, bytes, bool]:
     """(size, root, signed by the vkey) of a C2SP tlog-checkpoint signed note."""
-    name, key_hash, encoded = vkey.strip().split("+")
+    name, key_hash, encoded = vkey.strip().split("+", 2)  # base64 may hold "+"
     blob = base64.b64decode(encoded)
     assert blob[0] == 0x01, "an Ed25519 verifier key starts with type byte 0x01"
     public = blob[1:]
@@ -104,7 +104,7 @@ def audit(base_url: str, *, page: int = 1000) -> Audit:
     vkey = _get(f"{base_url}/log/key").decode().strip()
     note = _get(f"{base_url}/log/checkpoint").decode()
     cp_size, cp_root, result.checkpoint_signed = _open_checkpoint(note, vkey)
-    log_public = base64.b64decode(vkey.split("+")[2])[1:]
+    log_public = base64.b64decode(vkey.split("+", 2)[2])[1:]
     log_kid = _key_id(log_public)
     keys: dict[str, dict] = {}
     heads: dict[str, str] = {}

@@ -96,8 +96,11 @@ def make_org(ledger: Ledger) -> Callable[..., str]:
     counter = itertools.count(1)
 
     def make(family: str = "produce", *, kind: str = "producer", org_id: str | None = None) -> str:
-        org_id = org_id or f"{family}-org-{next(counter)}"
-        ledger.create_org(org_id, f"测试 {org_id}", kind=kind, family=family)
+        """An org; a lab gets a CMA accreditation number, as a lab a sample may name needs one."""
+        n = next(counter)
+        org_id = org_id or f"{family}-org-{n}"
+        cma = f"2423120{n:05d}" if kind == "lab" else None
+        ledger.create_org(org_id, f"测试 {org_id}", kind=kind, family=family, cma=cma)
         return org_id
     return make
 

@@ -47,3 +47,14 @@ def test_bad_input_on_the_command_line_is_one_clear_line_and_writes_nothing(cli,
     assert cli("org", "create", "bad id!", "x").exit_code == 1
     assert cli("key", "revoke", "0000000000000000").exit_code == 1
     assert cli("verify").output.startswith("OK: 1 events")  # only the org key's key_added entry
+
+
+def test_an_integer_of_5000_digits_on_the_command_line_is_one_clear_line_naming_its_field(cli, tmp_path) -> None:
+    cli("init")
+    cli("org", "create", "farm", "农场")
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"type": "create", "batch": "b", "data": {"quantity": ' + "7" * 5000 + "}}")
+    result = cli("event", "add", str(huge), "--org", "farm")
+    assert result.exit_code == 1 and result.output.startswith("error (invalid_event) [data.quantity]: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert cli("verify").output.startswith("OK: 1 events")  # only the org key's key_added entry

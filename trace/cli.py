@@ -54,13 +54,18 @@ def init(demo: bool) -> None:
     click.echo(f"database ready; log key {key.id}")
     if demo:
         from farmtrace.demo import DEMO_PASSWORD, load_demo
-        if load_demo(ledger):
+        if load_demo(ledger, cap_codes=_demo_codes(), base_url=load_settings().base_url):
             click.echo(f"demo data loaded (users: rice, tea, pigfarm, meat, distillery, water, shop, regulator, "
-                       f"admin; password {DEMO_PASSWORD})")
+                       f"admin; password {DEMO_PASSWORD}); bottle cap codes in {_demo_codes()}")
         else:
             click.echo("database not empty: demo data not loaded")
     from farmtrace.core.log import make_checkpoint
     make_checkpoint(ledger)
+
+
+def _demo_codes() -> Path:
+    """Where the demo's clear cap codes go (mode 0600): <instance>/demo-cap-codes.csv."""
+    return load_settings().instance / "demo-cap-codes.csv"
 
 
 @main.command()
@@ -81,7 +86,9 @@ def demo(scale: int | None, seed: int) -> None:
     from farmtrace.demo import grow, load_demo
     ledger = _ledger(migrate=True)
     if scale is None:
-        click.echo("demo data loaded" if load_demo(ledger) else "database not empty: nothing written")
+        loaded = load_demo(ledger, cap_codes=_demo_codes(), base_url=load_settings().base_url)
+        click.echo(f"demo data loaded; bottle cap codes in {_demo_codes()}" if loaded
+                   else "database not empty: nothing written")
         return
     ledger.checkpoint_interval = 30.0
     start = time.perf_counter()
@@ -111,13 +118,46 @@ def org() -> None:
 @click.option("--family", type=click.Choice(["produce", "pork", "baijiu", "water"]), default=None)
 @click.option("--uscc", default=None, help="统一社会信用代码")
 @click.option("--county", default=None, help="6-digit county code, e.g. 511922")
-def org_create(org_id: str, name: str, kind: str, family: str | None, uscc: str | None, county: str | None) -> None:
+@click.option("--cma", default=None, help="A lab's 资质认定 (CMA) certificate number, 12 digits (--kind lab).")
+def org_create(org_id: str, name: str, kind: str, family: str | None, uscc: str | None, county: str | None,
+               cma: str | None) -> None:
     """Register an org and give it a signing key."""
     ledger = _ledger()
-    ledger.create_org(org_id, name, kind=kind, family=family, uscc=uscc, county=county)
+    ledger.create_org(org_id, name, kind=kind, family=family, uscc=uscc, county=county, cma=cma)
     with ledger.uow() as uow:
         key = uow.current_key(org_id)
     click.echo(f"org {org_id} created; key {key.id if key else '-'}")
+
+
+@org.command("cma")
+@click.argument("org_id")
+@click.argument("number")
+def org_cma(org_id: str, number: str) -> None:
+    """Record a lab's 资质认定 (CMA) certificate number; samples may then name it."""
+    _ledger().set_cma(org_id, number)
+    click.echo(f"lab {org_id}: CMA {number}")
+
+
+@org.group("prefix")
+def org_prefix() -> None:
+    """GS1 company prefixes (厂商识别代码): an org packs only GTINs under its own."""
+
+
+@org_prefix.command("add")
+@click.argument("org_id")
+@click.argument("prefix")
+def org_prefix_add(org_id: str, prefix: str) -> None:
+    """Register GS1 company PREFIX (4-12 digits, GTIN-13 form) to ORG_ID."""
+    added = _ledger().add_company_prefix(org_id, prefix)
+    click.echo(f"prefix {prefix} registered to {org_id}" if added else f"{org_id} already holds prefix {prefix}")
+
+
+@org_prefix.command("list")
+@click.argument("org_id", required=False)
+def org_prefix_list(org_id: str | None) -> None:
+    """List registered GS1 company prefixes (all, or ORG_ID's): prefix, org."""
+    for row in _ledger().company_prefixes(org_id):
+        click.echo(f"{row.prefix}\t{row.org_id}")
 
 
 @main.group()
@@ -134,6 +174,16 @@ def user_create(username: str, org_id: str, role: str, password: str) -> None:
     """Create a user of an org."""
     _ledger().create_user(org_id, username, password, role=role)
     click.echo(f"user {username} created")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
+def user_password(username: str, password: str) -> None:
+    """Set a user's password (8-128 characters); every session of that user ends."""
+    from farmtrace.core.accounts import set_password
+    set_password(_ledger(), username, password)
+    click.echo(f"password of {username} changed; their sessions have ended")
 
 
 @main.group()
@@ -376,6 +426,28 @@ def export_fsma204(start: str, end: str, product: str | None, fmt: str | None, l
     else:
         out.write_bytes(fsma204.to_csv(rows, lang).encode("utf-8"))
     click.echo(f"{len(rows)} critical tracking events written to {out}", err=True)
+
+
+@main.group()
+def codes() -> None:
+    """Codes printed under bottle caps (proof of possession for "I opened it"; stored only hashed)."""
+
+
+@codes.command("issue", cls=OneLineUsage)
+@click.argument("batch_id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Write the clear codes here as CSV (mode 0600; an existing file is never overwritten).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Header language.")
+def codes_issue(batch_id: str, out: Path, lang: str) -> None:
+    """Issue a cap code for every commissioned serial of BATCH_ID that has none; shown this once, in --out."""
+    from farmtrace.core.cap_codes import issue_cap_codes, save_private, to_csv
+    if out.exists():
+        _bad_arguments(f"{out} exists: choose another file (codes already written are never overwritten)")
+    issue = issue_cap_codes(_ledger(), batch_id)
+    save_private(out, to_csv([issue], base_url=load_settings().base_url, lang=lang))
+    more = f"; {issue.remaining} serials still without a code: run again" if issue.remaining else ""
+    click.echo(f"{len(issue.codes)} cap codes for {batch_id} written to {out} (shown once; keep it safe){more}",
+               err=True)
 
 
 @main.command()

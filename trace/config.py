@@ -6,6 +6,8 @@ Variables (all optional):
   FARMTRACE_SECRET_KEY     instance secret (sessions, key-encryption key); default: generated
                            once into <instance>/secret_key (mode 0600)
   FARMTRACE_BASE_URL       absolute base URL printed in QR codes; default http://127.0.0.1:5000
+                           (scripts/serve sets http://127.0.0.1:<its port> when unset); an https
+                           URL turns on HSTS and Secure cookies
   FARMTRACE_LOG_ORIGIN     the checkpoint origin line; default farmtrace.bazhong.local/log
   FARMTRACE_DB_APP_ROLE    PostgreSQL role the app connects as; migrations grant it no
                            UPDATE/DELETE on the ledger tables
@@ -31,11 +33,18 @@ class Settings:
     checkpoint_interval: float
 
 
+def make_instance_folder(instance: Path) -> None:
+    """Create the instance folder mode 0700 (from the start: never readable by others, whatever the umask)."""
+    if not instance.is_dir():
+        instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(instance, 0o700)  # the umask can only take bits from mkdir's mode (0277 gives 0500): set it exactly
+
+
 def _instance_secret(instance: Path) -> str:
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    make_instance_folder(instance)
     value = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from farmtrace.core.append import Actor, AppendTx, StoredEvent, append_custodial
@@ -33,7 +34,8 @@ ORGS: list[dict[str, Any]] = [
     {"org_id": "bashan-coldchain", "name": "巴山冷链物流有限公司", "kind": "carrier", "family": None, "county": "511902"},
     {"org_id": "bazhou-market", "name": "巴州区巴食巴适超市", "kind": "retailer", "family": None, "county": "511902"},
     {"org_id": "pingchang-shop", "name": "平昌县江口镇副食店", "kind": "retailer", "family": None, "county": "511923"},
-    {"org_id": "bazhong-testing", "name": "巴中市农产品质量安全检测中心", "kind": "lab", "family": None, "county": "511902"},
+    {"org_id": "bazhong-testing", "name": "巴中市农产品质量安全检测中心", "kind": "lab", "family": None, "county": "511902",
+     "cma": "242312050117"},
     {"org_id": "bazhong-samr", "name": "巴中市市场监督管理局", "kind": "regulator", "family": None, "county": "511902"},
 ]
 
@@ -45,6 +47,11 @@ USERS = [("rice", "nanjiang-se-rice", "producer"), ("mill", "enyang-rice-mill", 
          ("admin", "bazhong-samr", "admin")]
 
 LAB, SAMR = "bazhong-testing", "bazhong-samr"
+# Each brand owner's GS1 company prefix, under GS1 prefix 952 (reserved by GS1 for demonstrations and
+# examples, so no real company's GTINs are used), and the GTIN of the product it packs.
+PREFIXES = {"enyang-rice-mill": "9521001", "guangwu-spring": "9521002", "bazhong-meat-park": "9521003",
+            "pingchang-distillery": "9521004", "yunding-tea": "9521005"}
+GTINS = {"rice": "09521001005012", "water": "09521002005509", "pork": "09521003002002", "baijiu": "09521004050057"}
 SHOPS = ("bazhou-market", "pingchang-shop")
 
 
@@ -122,7 +129,7 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
     w.add(mill, "observe", rice, {"step": "certified", "scheme": "green_food", "certificate_no": f"LB-18-2609{n:02d}",
                                   "issuer": "中国绿色食品发展中心", "valid_from": "2025-07-01",
                                   "valid_until": "2028-06-30"}, hours=0.5)
-    w.add(mill, "packed", rice, {"gtin": "06901234567892", "units": str(rice_kg // 5), "net_content": "5 kg",
+    w.add(mill, "packed", rice, {"gtin": GTINS["rice"], "units": str(rice_kg // 5), "net_content": "5 kg",
                                  "claims": ["富硒"]})
     shop = SHOPS[n % len(SHOPS)]
     w.handoff(rice, mill, shop, str(rice_kg), "KGM")
@@ -171,7 +178,7 @@ def water_chain(w: Writer, n: int, rng: random.Random) -> None:
            days=0)
     count = litres * 1000 // 550
     w.add(plant, "packed", run, {"size_ml": "550", "count": str(count), "cap_lot": f"CAP-{n}",
-                                 "gtin": "06901234567885", "claims": ["天然矿泉水"]})
+                                 "gtin": GTINS["water"], "claims": ["天然矿泉水"]})
     w.test(plant, run, f"WR{n}", [{"analyte": a, "value": "0", "unit": "CFU/250mL", "category": "mineral_water"}
                                   for a in ("大肠菌群", "faecal_streptococci", "pseudomonas_aeruginosa",
                                             "clostridium_perfringens")]
@@ -231,7 +238,7 @@ def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
                                               "regime": "chilled"})
     w.test(plant, cuts, f"K{n}", [{"analyte": "lead", "method": "GB 5009.12-2017", "value": "0.05",
                                    "unit": "mg/kg", "report_no": f"PB-{n}"}], days=0)
-    w.add(plant, "packed", cuts, {"gtin": "06901234567878", "units": str(cut_kg // 2), "net": "2", "net_unit": "KGM",
+    w.add(plant, "packed", cuts, {"gtin": GTINS["pork"], "units": str(cut_kg // 2), "net": "2", "net_unit": "KGM",
                                   "pack_date": w.now.date().isoformat()})
     w.handoff(cuts, plant, shop, str(cut_kg), "KGM")
     w.add(shop, "sell", cuts, {"quantity": "1.5", "unit": "KGM"}, days=1)
@@ -279,7 +286,7 @@ def baijiu_chain(w: Writer, n: int, rng: random.Random) -> None:
                                       "certificate_no": "GI-2023-平昌白酒", "issuer": "国家知识产权局",
                                       "valid_from": "2023-01-01",
                                       "valid_until": "2026-06-30" if n else "2029-12-31"}, hours=0.5)
-    w.add(plant, "packed", bottles, {"gtin": "06901234567861", "units": "1000", "case_of": "6", "label": {
+    w.add(plant, "packed", bottles, {"gtin": GTINS["baijiu"], "units": "1000", "case_of": "6", "label": {
         "abv": "52", "abv_unit": "%vol", "warning": "过量饮酒有害健康", "sc": "SC11551192300012", "strength": "high",
         "age_claim": "5"}})
     w.handoff(bottles, plant, shop, "1000", "bottle")
@@ -301,10 +308,27 @@ def setup_orgs(ledger: Ledger) -> None:
         ledger.create_org(**org)
     for username, org_id, role in USERS:
         ledger.create_user(org_id, username, DEMO_PASSWORD, role=role)
+    record_trust(ledger)
 
 
-def load_demo(ledger: Ledger) -> bool:
-    """Write the demo data set into an empty ledger; return False (writing nothing) otherwise."""
+def record_trust(ledger: Ledger) -> None:
+    """Give the demo's brand owners their company prefixes and its lab its CMA number, if not yet recorded
+    (a demo loaded before both existed; issue 11): packing and lab samples need them."""
+    for org_id, prefix in PREFIXES.items():
+        ledger.add_company_prefix(org_id, prefix)
+    with ledger.uow() as uow:
+        lab = uow.org(LAB)
+        missing = lab is not None and not lab.cma_number
+    if missing:
+        ledger.set_cma(LAB, next(str(o["cma"]) for o in ORGS if o["org_id"] == LAB))
+
+
+def load_demo(ledger: Ledger, *, cap_codes: Path | None = None, base_url: str = "") -> bool:
+    """Write the demo data set into an empty ledger; return False (writing nothing) otherwise.
+
+    The bottles get cap codes (farmtrace.core.cap_codes); their clear codes are written to
+    `cap_codes` (the CLI: <instance>/demo-cap-codes.csv, mode 0600), so a person trying the demo
+    can mark a bottle opened. Without `cap_codes` they are issued and not kept anywhere."""
     with ledger.uow() as uow:
         if uow.batches(limit=1) or uow.orgs():
             return False
@@ -316,6 +340,10 @@ def load_demo(ledger: Ledger) -> bool:
             _write_chain(ledger, chain, n, rng, start + timedelta(days=n * 7))
     from farmtrace.core.lineage import recall
     recall(ledger, "paddy-nj-1-0", actor=Actor(org=SAMR), reason="抽检复核：镉含量存疑，召回该批稻谷及其加工产品 (GB 2762-2022)")
+    from farmtrace.core.cap_codes import issue_cap_codes, save_private, to_csv
+    issued = [issue_cap_codes(ledger, f"bottles-pc-{n}") for n in range(2)]
+    if cap_codes is not None:
+        save_private(cap_codes, to_csv(issued, base_url=base_url), replace=True)
     from farmtrace.core.log import make_checkpoint
     make_checkpoint(ledger)  # publish the whole demo: every entry is covered by a signed checkpoint
     return True
@@ -327,11 +355,15 @@ def grow(ledger: Ledger, events: int, *, seed: int = 1, progress: Callable[[int]
         fresh = not uow.orgs()
     if fresh:
         setup_orgs(ledger)
+    else:
+        record_trust(ledger)
     rng = random.Random(seed)
     with ledger.uow() as uow:
         size = uow.log_size()
         n = uow.execute("SELECT COUNT(*) FROM batches").scalar() or 0
-    start = datetime(2026, 1, 1, 8, 0, tzinfo=CHINA)
+    # The longest chains (rice, pork) span about 200 days and start up to 5,000 hours after `start`:
+    # every event stays in the past, as the append-time rule on `at` requires (core/event_times.py).
+    start = datetime(2025, 1, 1, 8, 0, tzinfo=CHINA)
     reported = size
     while size < events:
         chain = CHAINS[n % len(CHAINS)]

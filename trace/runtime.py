@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from farmtrace.config import Settings, load_settings
+from farmtrace.config import Settings, load_settings, make_instance_folder
 from farmtrace.core.ledger import Ledger
 from farmtrace.storage.engine import make_engine, require_durable
 from farmtrace.core.errors import FarmtraceError
@@ -13,7 +13,7 @@ def open_ledger(settings: Settings | None = None, *, migrate: bool = False) -> L
     """Open the ledger named by `settings`; refuse a database that does not commit durably."""
     settings = settings or load_settings()
     if settings.database_url.startswith("sqlite"):
-        settings.instance.mkdir(parents=True, exist_ok=True)
+        make_instance_folder(settings.instance)
     if migrate:
         upgrade(settings.database_url, app_role=settings.db_app_role)
     elif pending(settings.database_url):

@@ -87,7 +87,7 @@ def start_live_server(tmp: Path, *, demo: bool = True) -> LiveServer:
     _add_test_pages(app)
     ledger = app.extensions["ledger"]
     if demo:
-        load_demo(ledger)
+        load_demo(ledger, cap_codes=tmp / "instance" / "demo-cap-codes.csv")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

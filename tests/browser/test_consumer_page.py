@@ -14,11 +14,12 @@ from typing import Any
 
 from farmtrace.core.canonical import canonicalize
 from farmtrace.core.exports.bundle import make_bundle
+from farmtrace.demo import GTINS
 
 from .conftest import LiveServer, Phone, assert_local_only
 
-BOTTLES = "/01/06901234567861/10/PC0"
-RECALLED_RICE = "/01/06901234567892/10/NJR-1"
+BOTTLES = f"/01/{GTINS['baijiu']}/10/PC0"
+RECALLED_RICE = f"/01/{GTINS['rice']}/10/NJR-1"
 FOLD = 740
 BUDGET = 100 * 1024
 DONE = ",".join(f"#verify[data-state={state}]" for state in ("ok", "fail", "error", "unsupported"))
@@ -89,9 +90,10 @@ def test_a_counterfeit_pattern_serial_shows_its_warning(phone: Phone, live_serve
 def test_a_refilled_bottle_warns_the_next_phone(browser: Any, phone: Phone, live_server: LiveServer) -> None:
     url = BOTTLES + "/21/PC0000000777"
     mine = _open(phone, live_server, url)
+    mine.get_by_label("瓶盖内的开盖码").fill(_cap_code(live_server, "PC0000000777").lower().replace("-", " "))
     mine.get_by_role("button", name="我已开启这瓶酒").click()
     mine.wait_for_load_state()
-    assert mine.locator("#counterfeit").count() == 0
+    assert mine.locator("#counterfeit").count() == 0 and "已标记为开启" in mine.locator("#unit").text_content()
     other = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
     try:
         page = other.new_page()
@@ -100,6 +102,28 @@ def test_a_refilled_bottle_warns_the_next_phone(browser: Any, phone: Phone, live
         assert "回收灌装" in page.locator("#counterfeit").text_content()
     finally:
         other.close()
+
+
+def _cap_code(server: LiveServer, serial: str) -> str:
+    """The clear code the demo wrote for `serial` (<instance>/demo-cap-codes.csv)."""
+    import csv
+    path = server.app.config["FARMTRACE"].instance / "demo-cap-codes.csv"
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return next(row["开盖码"] for row in csv.DictReader(f) if row["序列号"] == serial)
+
+
+def test_a_wrong_cap_code_is_said_beside_the_field_and_marks_nothing(phone: Phone, live_server: LiveServer) -> None:
+    url = BOTTLES + "/21/PC0000000778"
+    page = _open(phone, live_server, url)
+    page.get_by_label("瓶盖内的开盖码").fill("00000-00000")
+    page.get_by_role("button", name="我已开启这瓶酒").click()
+    page.wait_for_load_state()
+    assert page.locator("#code-error").is_visible() and "开盖码与此瓶不符" in page.locator("#code-error").text_content()
+    assert page.locator("#error-summary").is_visible() and _above_the_fold(page, "#error-summary")
+    assert page.locator("#code").input_value() == "00000-00000"  # what was typed stays
+    assert "已标记为开启" not in page.locator("#unit").text_content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_local_only(phone.requests)
 
 
 def test_the_page_and_its_assets_fit_the_weight_budget(phone: Phone, live_server: LiveServer) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import rfc8785
 
-from farmtrace.core.canonical import canonicalize, find_float, parse_json
+from farmtrace.core.canonical import MAX_SAFE_INTEGER, canonicalize, find_float, parse_json
+from farmtrace.core.events import EventBody
 from farmtrace.core.errors import InvalidEventError
 
 JCS_CASES = ["arrays", "french", "structures", "unicode", "values", "weird"]
@@ -63,3 +64,33 @@ def test_floats_are_found_and_named_by_their_path() -> None:
     assert isinstance(value["data"]["items"][1]["kg"], Decimal)
     assert find_float(value) == "data.items[1].kg"
     assert find_float({"data": {"kg": "1.5"}}) is None
+
+
+UNSAFE_INTEGERS = {  # case: (raw JSON, the path the error must name)
+    "5,000 digits": (b'{"data": {"n": ' + b"1" * 5000 + b"}}", "data.n"),
+    "5,000 digits below zero": (b'{"data": {"n": -' + b"9" * 5000 + b"}}", "data.n"),
+    "17 digits": (b'{"data": {"n": 12345678901234567}}', "data.n"),
+    "2^53, one past I-JSON": (b'{"data": {"n": 9007199254740992}}', "data.n"),
+    "-2^53": (b'{"data": {"n": -9007199254740992}}', "data.n"),
+    "in a list": (b'{"data": {"readings": [1, 2, ' + b"3" * 4301 + b"]}}", "data.readings[2]"),
+    "the whole document": (b"1" * 5000, "$"),
+}
+
+
+@pytest.mark.parametrize(("raw", "path"), list(UNSAFE_INTEGERS.values()), ids=list(UNSAFE_INTEGERS))
+def test_an_integer_rfc8785_cannot_write_is_refused_by_the_parser_naming_its_path(raw: bytes, path: str) -> None:
+    with pytest.raises(InvalidEventError) as refused:
+        parse_json(raw)
+    assert refused.value.field == path and "2^53" in refused.value.message
+
+
+def test_integers_within_ijson_parse_and_canonicalise_and_beyond_it_a_body_names_the_field() -> None:
+    within = parse_json(b'{"a": 9007199254740991, "b": -9007199254740991, "c": 0, "d": -0}')
+    assert within == {"a": MAX_SAFE_INTEGER, "b": -MAX_SAFE_INTEGER, "c": 0, "d": 0}
+    assert canonicalize(within) == b'{"a":9007199254740991,"b":-9007199254740991,"c":0,"d":0}'
+    body = {"v": 1, "type": "observe", "batch": "b-1", "org": "farm", "key": "0" * 16, "prev": "a" * 64,
+            "at": "2026-03-01T08:00:00+08:00", "id": "00000000-0000-4000-8000-000000000000",
+            "data": {"step": "weighed", "n": 2**64}}  # built in Python, never parsed: EventBody still checks
+    with pytest.raises(InvalidEventError) as refused:
+        EventBody.from_obj(body)
+    assert refused.value.field == "data.n"

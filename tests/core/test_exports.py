@@ -8,11 +8,13 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft7Validator, FormatChecker
 from openpyxl import load_workbook
 
@@ -22,7 +24,7 @@ from farmtrace.core.exports import fsma204
 from farmtrace.core.exports._select import parse_window
 from farmtrace.core.exports.epcis import GS1_CONTEXT, epcis_document
 from farmtrace.core.ledger import Ledger
-from farmtrace.demo import load_demo
+from farmtrace.demo import GTINS, load_demo
 from farmtrace.storage.engine import make_engine
 from farmtrace.storage.migrate import upgrade
 from tests.conftest import _pg_database
@@ -78,7 +80,7 @@ def _add_cooled_and_packed_leaves(ledger: Ledger) -> None:
         ("harvested", {"product": "云顶茶鲜叶 (预冷)", "lot": "YDL-COOL", "family": "produce", "quantity": "300",
                        "unit": "KGM", "plot": "YD-3", "crop": "茶", "place": "南江县 云顶茶园"}),
         ("temperature_logged", {"device": "PC-1", "value": "6.5", "unit": "CEL", "probe": "air", "regime": "precooling"}),
-        ("packed", {"gtin": "06901234567892", "units": "60", "net_content": "5 kg"}),
+        ("packed", {"gtin": "09521005002505", "units": "60", "net_content": "5 kg"}),  # under the garden's prefix 9521005
     ]
     for i, (kind, data) in enumerate(steps):
         ledger.append({"type": kind, "batch": "leaf-cool", "at": f"2026-04-0{i + 1}T08:00:00+08:00", "data": data},
@@ -139,7 +141,7 @@ def test_the_whole_demo_is_one_valid_epcis_document_mapping_every_family(demo, e
     packing = by_type["packed"][0]
     assert (packing["type"], packing["bizStep"]) == ("AggregationEvent", "packing")
     bottles = by_type["commissioned"][0]["epcList"]
-    assert len(bottles) == 1000 and bottles[0] == "https://id.gs1.org/01/06901234567861/21/PC0000000001"
+    assert len(bottles) == 1000 and bottles[0] == f"https://id.gs1.org/01/{GTINS['baijiu']}/21/PC0000000001"
     again = epcis_document(demo, start=EVERYTHING[0], end=EVERYTHING[1], base_url=BASE)
     assert _events(again) == events  # deterministic
 
@@ -150,7 +152,7 @@ def test_a_batch_document_carries_its_lineage_with_the_transformation_and_the_ha
     events = _events(rice)
     assert {e["ft:batch"] for e in events} == {"rice-nj-1", "paddy-nj-1-0", "paddy-nj-1-1"}
     milling = next(e for e in events if e["type"] == "TransformationEvent")
-    rice_lot = "https://id.gs1.org/01/06901234567892/10/NJR-1"  # the GTIN of its packed event, with its lot
+    rice_lot = f"https://id.gs1.org/01/{GTINS['rice']}/10/NJR-1"  # the GTIN of its packed event, with its lot
     assert [q["epcClass"] for q in milling["outputQuantityList"]] == [rice_lot]
     assert sorted(q["epcClass"] for q in milling["inputQuantityList"]) == [
         f"{BASE}/batches/paddy-nj-1-0", f"{BASE}/batches/paddy-nj-1-1"]
@@ -194,13 +196,13 @@ def test_every_cte_of_a_lot_is_a_row_with_its_key_data_elements(demo) -> None:
         "delivery_note", "DN-paddy-nj-0-0")
     milled = next(r for r in rows if r["batch"] == "rice-nj-0" and r["cte"] == "transformation")
     assert milled["input_lots"].count("KGM") == 2 and "NJP-0-0" in milled["input_lots"]
-    assert milled["gtin"] == "06901234567892" and milled["traceability_lot_code"] == "NJR-0"
+    assert milled["gtin"] == GTINS["rice"] and milled["traceability_lot_code"] == "NJR-0"
     leaves = [r["cte"] for r in rows if r["batch"] == "leaf-cool"]
     assert leaves == ["harvesting", "cooling", "initial_packing"]
     assert all(re.fullmatch(r"[0-9a-f]{64}", r["event_hash"]) for r in rows)
     times = [datetime.fromisoformat(f"{r['date']}T{r['time']}") for r in rows]
     assert times == sorted(times)
-    assert {r["batch"] for r in fsma204.rows(demo, *EVERYTHING, product="06901234567861")} == {"bottles-pc-0",
+    assert {r["batch"] for r in fsma204.rows(demo, *EVERYTHING, product=GTINS["baijiu"])} == {"bottles-pc-0",
                                                                                               "bottles-pc-1"}
 
 
@@ -253,3 +255,76 @@ def test_the_command_line_writes_both_exports_and_refuses_bad_arguments_in_one_l
         assert refused.exit_code == 2, (case, refused.output)
         assert len(refused.stderr.strip().splitlines()) == 1 and refused.stderr.startswith("error"), case
         assert not out.exists(), case
+
+
+EXTREME_WINDOWS = {  # case: (from, to, what the export holds)
+    "the first day to the last day there is": ("0001-01-01", "9999-12-31", "everything"),
+    "the first day alone": ("0001-01-01", "0001-01-01", "nothing"),
+    "the last day alone": ("9999-12-31", "9999-12-31", "nothing"),
+    "times at the ends with the widest offsets": ("0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59",
+                                                  "everything"),
+}
+MALFORMED_WINDOWS = {  # case: (from, to, the option the error names)
+    "year zero": ("0000-01-01", "2026-01-01", "from"),
+    "a five-digit year": ("2026-01-01", "10000-01-01", "to"),
+    "an offset of 24 hours": ("2026-01-01T00:00:00+24:00", "2026-02-01", "from"),
+    "the 31st of February": ("2026-01-01", "2026-02-31", "to"),
+}
+
+
+@pytest.mark.parametrize(("start", "end", "holds"), list(EXTREME_WINDOWS.values()), ids=list(EXTREME_WINDOWS))
+def test_a_window_at_the_ends_of_the_calendar_exports_everything_or_nothing(demo, tmp_path, start, end,
+                                                                            holds) -> None:
+    from click.testing import CliRunner
+
+    from farmtrace.cli import main
+    window = parse_window(start, end)
+    everything = holds == "everything"
+    assert fsma204.rows(demo, *window) == (fsma204.rows(demo, *EVERYTHING) if everything else [])
+    all_events = _events(epcis_document(demo, start=EVERYTHING[0], end=EVERYTHING[1], base_url=BASE))
+    assert _events(epcis_document(demo, start=window[0], end=window[1], base_url=BASE)) == (
+        all_events if everything else [])
+    env = {"FARMTRACE_DATABASE_URL": demo.engine.url.render_as_string(hide_password=False),
+           "FARMTRACE_INSTANCE": str(tmp_path / "instance")}
+    for command in (["epcis"], ["fsma204"]):
+        made = CliRunner().invoke(main, ["export", *command, "--from", start, "--to", end, "--out",
+                                         str(tmp_path / "out")], env=env)
+        assert made.exit_code == 0, (command, made.output)
+
+
+@pytest.mark.parametrize(("start", "end", "option"), list(MALFORMED_WINDOWS.values()), ids=list(MALFORMED_WINDOWS))
+def test_a_malformed_window_is_refused_naming_the_option(demo, tmp_path, start, end, option) -> None:
+    from click.testing import CliRunner
+
+    from farmtrace.cli import main
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_window(start, end)
+    assert refused.value.field == option
+    env = {"FARMTRACE_DATABASE_URL": demo.engine.url.render_as_string(hide_password=False),
+           "FARMTRACE_INSTANCE": str(tmp_path / "instance")}
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["export", "fsma204", "--from", start, "--to", end, "--out", str(out)], env=env)
+    assert result.exit_code == 2 and result.stderr.startswith(f"error (invalid_request): {option} ")
+    assert not out.exists()
+
+
+BOUNDS = st.one_of(  # a date, or an RFC 3339 time with any offset a time may carry, anywhere in Python's calendar
+    st.dates().map(lambda day: day.isoformat()),
+    st.builds(lambda moment, minutes: moment.replace(tzinfo=timezone(timedelta(minutes=minutes))).isoformat(),
+              st.datetimes(), st.integers(-1439, 1439)),
+)
+
+
+@settings(max_examples=40, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=BOUNDS, end=BOUNDS)
+def test_any_window_in_the_calendar_exports_or_is_refused_naming_its_bound(demo, start, end) -> None:
+    try:
+        low, high = parse_window(start, end)
+    except InvalidRequestError as refused:
+        assert refused.field == "to"  # every generated bound is well-formed: only their order can be wrong
+        return
+    events = _events(epcis_document(demo, start=low, end=high, base_url=BASE))
+    assert all(low <= datetime.fromisoformat(event["eventTime"]) < high for event in events)
+    rows = fsma204.rows(demo, low, high)
+    assert {r["event_hash"] for r in rows} <= {r["event_hash"] for r in fsma204.rows(demo, *EVERYTHING)}

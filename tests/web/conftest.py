@@ -27,7 +27,7 @@ _copies = itertools.count()
 
 def _load(url: str, instance: Path) -> None:
     app = create_app({"database_url": url, "instance": str(instance), "secret_key": SECRET, "log_origin": ORIGIN})
-    load_demo(app.extensions["ledger"])
+    load_demo(app.extensions["ledger"], cap_codes=instance / "demo-cap-codes.csv")  # read by `cap_codes`
     app.extensions["ledger"].engine.dispose()
 
 
@@ -52,7 +52,8 @@ class DemoTemplates:
             leftover.unlink(missing_ok=True)
         shutil.copyfile(self.made["sqlite"], dest)
         url = f"sqlite:///{dest}"
-        return {"kind": "sqlite", "url": url, "owner_url": url, "path": str(dest)}
+        return {"kind": "sqlite", "url": url, "owner_url": url, "path": str(dest),
+                "cap_codes": str(self.folder / "instance" / "demo-cap-codes.csv")}
 
     def postgresql(self, pg: Any) -> dict[str, str]:
         def app_url(owner: str) -> str:
@@ -66,7 +67,8 @@ class DemoTemplates:
         name = f"ft_web_{next(_copies)}"
         pg.create_database(name, template=self.made["postgresql"])
         owner = pg.superuser_url(name)
-        return {"kind": "postgresql", "url": app_url(owner), "owner_url": owner}
+        return {"kind": "postgresql", "url": app_url(owner), "owner_url": owner,
+                "cap_codes": str(self.folder / "pg-instance" / "demo-cap-codes.csv")}
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +90,19 @@ def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
                       "log_origin": ORIGIN, "TESTING": True})
     yield app
     app.extensions["ledger"].engine.dispose()
+    if "throttle" in app.extensions:  # the shared counters' own connections (SQLite)
+        app.extensions["throttle"].close()
+
+
+@pytest.fixture
+def another_worker(db_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """A second app instance on the same database, as a second gunicorn worker would be."""
+    app = create_app({"database_url": db_url, "instance": str(tmp_path / "worker-2"), "secret_key": SECRET,
+                      "log_origin": ORIGIN, "TESTING": True})
+    yield app
+    app.extensions["ledger"].engine.dispose()
+    if "throttle" in app.extensions:
+        app.extensions["throttle"].close()
 
 
 @pytest.fixture
@@ -101,6 +116,14 @@ def live_url(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def cap_codes(db: dict[str, str]) -> dict[str, str]:
+    """The demo bottles' clear cap codes by serial, as the demo wrote them (docs/consumer.md)."""
+    import csv
+    with open(db["cap_codes"], encoding="utf-8-sig", newline="") as f:
+        return {row["序列号"]: row["开盖码"] for row in csv.DictReader(f)}
 
 
 @pytest.fixture

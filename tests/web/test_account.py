@@ -2,11 +2,11 @@
 
 import re
 
+import pytest
 from flask.testing import FlaskClient
 
 from farmtrace.core.tokens import create_token, list_tokens
 from farmtrace.demo import DEMO_PASSWORD
-from farmtrace.web.auth import FailureCounter
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CLEAR = re.compile(r"ft_[A-Za-z0-9_-]{20,}")
@@ -62,16 +62,6 @@ def test_wrong_password_and_unknown_user_get_the_same_form_error_and_no_session(
     with client.session_transaction() as sess:
         assert "_user_id" not in sess
     assert client.get("/account/tokens").status_code == 302
-
-
-def test_login_failures_are_rate_limited_per_address(app, client) -> None:
-    app.extensions["login_failures"] = FailureCounter(limit=3, window=300)
-    for _ in range(3):
-        assert log_in(client, "rice", "not-the-password").status_code == 200
-    blocked = log_in(client, "rice")  # even the right password, until the window has passed
-    assert blocked.status_code == 429
-    with client.session_transaction() as sess:
-        assert "_user_id" not in sess
 
 
 def test_a_post_without_csrf_token_is_refused_and_writes_nothing(app, client) -> None:
@@ -162,3 +152,234 @@ def test_pages_are_chinese_by_default_and_english_with_lang_en(client) -> None:
     assert "Wrong username or password." in wrong.get_data(as_text=True)
     log_in(client, "rice")
     assert "API tokens" in client.get("/account/tokens").get_data(as_text=True)
+
+
+# ---- sessions end on the server (issue 11) ----
+def _session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def _replay(app, cookie: str, **environ: str) -> FlaskClient:
+    """A second browser that presents a copied session cookie."""
+    thief = app.test_client()
+    thief.environ_base.update(environ)
+    thief.set_cookie("session", cookie)
+    return thief
+
+
+def test_a_session_cookie_copied_before_logout_is_refused_after_it(app, client) -> None:
+    assert log_in(client, "rice").status_code == 303
+    copied = _session_cookie(client)
+    assert _replay(app, copied).get("/account/tokens").status_code == 200  # the copy works while logged in
+    assert client.post("/logout", data={"csrf_token": csrf_of(client, "/account/tokens")}).status_code == 303
+    refused = _replay(app, copied).get("/account/tokens")
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/login")
+
+
+def test_a_password_change_ends_every_other_session_and_keeps_this_one(app, client) -> None:
+    other = app.test_client()
+    log_in(client, "rice")
+    log_in(other, "rice")
+    copied = _session_cookie(client)
+    done = client.post("/account/password", data={"csrf_token": csrf_of(client, "/account/password"),
+                                                  "current": DEMO_PASSWORD, "new_password": "new-secret-2026",
+                                                  "confirm": "new-secret-2026"})
+    assert done.status_code == 303 and done.headers["Location"] == "/account/tokens"
+    assert client.get("/account/tokens").status_code == 200
+    assert other.get("/account/tokens").status_code == 302
+    assert _replay(app, copied).get("/account/tokens").status_code == 302
+    assert log_in(app.test_client(), "rice").status_code == 200  # the old password no longer works
+    assert log_in(app.test_client(), "rice", "new-secret-2026").status_code == 303
+    admin = app.test_client()
+    log_in(admin, "admin")
+    assert "password_changed" in admin.get("/account/audit").get_data(as_text=True)
+
+
+BAD_PASSWORD_CHANGES = {  # id: (form fields, field whose error shows, the message beside it)
+    "a wrong current password": ({"current": "not-the-password", "new_password": "new-secret-2026",
+                                  "confirm": "new-secret-2026"}, "current", "当前密码不正确"),
+    "a new password of 7 characters": ({"current": DEMO_PASSWORD, "new_password": "short-7",
+                                        "confirm": "short-7"}, "new_password", "8 至 128"),
+    "two different new passwords": ({"current": DEMO_PASSWORD, "new_password": "new-secret-2026",
+                                     "confirm": "new-secret-2027"}, "confirm", "两次输入的新密码不一致"),
+}
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), list(BAD_PASSWORD_CHANGES.values()),
+                         ids=list(BAD_PASSWORD_CHANGES))
+def test_a_bad_password_change_shows_the_error_beside_the_field_and_changes_nothing(app, client, fields, field,
+                                                                                     message) -> None:
+    log_in(client, "rice")
+    page = client.post("/account/password", data={"csrf_token": csrf_of(client, "/account/password"), **fields})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and message in text
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="{field}"', text)
+    assert client.get("/account/tokens").status_code == 200  # still logged in
+    assert log_in(app.test_client(), "rice").status_code == 303  # the password is unchanged
+
+
+def test_a_session_is_dropped_when_its_cookie_comes_from_another_browser(app, client) -> None:
+    log_in(client, "rice")
+    copied = _session_cookie(client)
+    assert _replay(app, copied).get("/account/tokens").status_code == 200
+    stolen = _replay(app, copied, HTTP_USER_AGENT="thief/1.0").get("/account/tokens")
+    assert stolen.status_code == 302
+
+
+def test_a_session_ends_eight_hours_after_login_however_busy(app) -> None:
+    from farmtrace.core.accounts import account_for_session, check_password
+    ledger = app.extensions["ledger"]
+    account = check_password(ledger, "rice", DEMO_PASSWORD)
+    issued = int(account.session_id.rsplit(":", 1)[1])
+    assert account_for_session(ledger, account.session_id, now=issued + 8 * 3600 - 1) is not None
+    assert account_for_session(ledger, account.session_id, now=issued + 8 * 3600) is None
+    assert app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 8 * 3600
+
+
+def test_login_starts_a_new_session(client) -> None:
+    with client.session_transaction() as sess:
+        sess["planted"] = "by someone else"
+    log_in(client, "rice")
+    with client.session_transaction() as sess:
+        assert "planted" not in sess and "_user_id" in sess
+
+
+# ---- login throttles shared by every worker, OWASP device cookies (issue 11) ----
+ATTACKER = "203.0.113.9"
+
+
+def _attempt(client: FlaskClient, username: str, password: str, address: str):
+    client.environ_base["REMOTE_ADDR"] = address
+    return log_in(client, username, password)
+
+
+def test_two_workers_share_the_login_failure_counts(app, another_worker) -> None:
+    from farmtrace.web.account import LOGIN_PER_ADDRESS
+    workers = [app.test_client(), another_worker.test_client()]
+    for attempt in range(LOGIN_PER_ADDRESS.limit):
+        assert _attempt(workers[attempt % 2], "rice", "not-the-password", ATTACKER).status_code == 200
+    for worker in workers:
+        blocked = _attempt(worker, "rice", DEMO_PASSWORD, ATTACKER)  # even the right password, from here
+        assert blocked.status_code == 429 and "登录失败次数过多" in blocked.get_data(as_text=True)
+        assert 0 < int(blocked.headers["Retry-After"]) <= 2 * LOGIN_PER_ADDRESS.seconds
+
+
+def test_the_right_password_from_another_address_still_logs_in_while_the_attacker_is_locked_out(app) -> None:
+    from farmtrace.web.account import LOGIN_PER_ADDRESS
+    attacker = app.test_client()
+    for _ in range(LOGIN_PER_ADDRESS.limit):
+        _attempt(attacker, "rice", "not-the-password", ATTACKER)
+    assert _attempt(attacker, "rice", "guess-number-11", ATTACKER).status_code == 429
+    assert _attempt(app.test_client(), "rice", DEMO_PASSWORD, "198.51.100.20").status_code == 303
+
+
+def test_a_browser_with_the_accounts_device_cookie_logs_in_while_others_are_locked_out_of_it(app) -> None:
+    from farmtrace.web.account import DEVICE_COOKIE, LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
+    owner = app.test_client()
+    assert _attempt(owner, "rice", DEMO_PASSWORD, "198.51.100.20").status_code == 303
+    cookie = owner.get_cookie(DEVICE_COOKIE, path="/login")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Strict"
+    owner.post("/logout", data={"csrf_token": csrf_of(owner, "/account/tokens")})
+    botnet = app.test_client()  # many addresses, each under its own limit, together past the account's
+    for n in range(LOGIN_PER_ACCOUNT.limit):
+        assert _attempt(botnet, "rice", "not-the-password", f"192.0.2.{n // (LOGIN_PER_ADDRESS.limit - 1)}"
+                        ).status_code == 200
+    stranger = _attempt(app.test_client(), "rice", DEMO_PASSWORD, "198.51.100.99")
+    assert stranger.status_code == 429  # no device cookie: the account is locked for this client
+    nobody = _attempt(app.test_client(), "nobody-here", "not-the-password", "198.51.100.98")
+    assert nobody.status_code == 200  # another account, another address: not locked
+    assert _attempt(owner, "rice", DEMO_PASSWORD, "198.51.100.20").status_code == 303
+
+
+def test_an_unknown_user_is_counted_and_locked_out_exactly_like_a_real_one(app) -> None:
+    from farmtrace.web.account import LOGIN_PER_ADDRESS
+    pages = {}
+    for username in ("rice", "nobody-here"):
+        client = app.test_client()
+        address = f"198.51.100.{len(pages) + 50}"
+        for _ in range(LOGIN_PER_ADDRESS.limit):
+            _attempt(client, username, "not-the-password", address)
+        locked = _attempt(client, username, "not-the-password", address)
+        page = re.sub(r"csrf_token[^>]*", "", locked.get_data(as_text=True)).replace(username, "NAME")
+        pages[username] = (locked.status_code, re.sub(r"\d+", "N", page))
+    assert pages["rice"] == pages["nobody-here"] and pages["rice"][0] == 429
+
+
+# ---- who made a token; the audit trail (issue 11) ----
+def test_an_admin_minting_a_token_for_another_orgs_user_is_in_the_audit_trail(app, client) -> None:
+    log_in(client, "admin")
+    make_token(client, username="tea")
+    make_token(client)  # their own: not an act on someone else
+    (made,) = tokens_of(app, "tea")
+    assert made.created_by == "admin"
+    assert "由 admin 创建" in client.get("/account/tokens").get_data(as_text=True)
+    trail = client.get("/account/audit")
+    text = trail.get_data(as_text=True)
+    assert trail.status_code == 200 and trail.headers["Cache-Control"] == "no-store"
+    assert text.count("token_for_other_org") == 1 and "tea (yunding-tea)" in text and made.prefix in text
+    producer = app.test_client()
+    log_in(producer, "rice")
+    assert producer.get("/account/audit").status_code == 403
+
+
+def test_the_audit_trail_cannot_be_changed_or_deleted(app, db) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    from farmtrace.storage.engine import make_engine
+    create_token(app.extensions["ledger"], "tea", created_by="admin")
+    for url in {db["url"], db["owner_url"]}:
+        engine = make_engine(url)
+        for sql in ("UPDATE audit_log SET detail = 'nothing happened'", "DELETE FROM audit_log"):
+            with pytest.raises(DBAPIError):
+                with engine.begin() as conn:
+                    conn.execute(text(sql))
+        engine.dispose()
+
+
+# ---- https: HSTS and Secure on every cookie (issue 11) ----
+@pytest.mark.parametrize("base_url", ["https://trace.bazhong.example", "http://127.0.0.1:5000"])
+def test_every_cookie_is_secure_and_hsts_is_sent_exactly_when_the_base_url_is_https(db_url, tmp_path,
+                                                                                     base_url) -> None:
+    from farmtrace.web import create_app
+    from farmtrace.web.account import DEVICE_COOKIE
+    from tests.web.conftest import ORIGIN, SECRET
+    https = base_url.startswith("https://")
+    app = create_app({"database_url": db_url, "instance": str(tmp_path / "instance"), "secret_key": SECRET,
+                      "log_origin": ORIGIN, "base_url": base_url, "TESTING": True})
+    try:
+        client = app.test_client()
+        responses = [client.get("/login?lang=en"), log_in(client, "rice")]
+        with app.extensions["ledger"].uow() as uow:
+            gtin, lot = uow.execute("SELECT gtin, lot FROM gtin_lots ORDER BY gtin, lot").first()
+        responses.append(client.get(f"/01/{gtin}/10/{lot}/21/SECURE0001"))
+        cookies = {h.split("=", 1)[0]: h for r in responses for h in r.headers.getlist("Set-Cookie")}
+        assert {"lang", "session", DEVICE_COOKIE, "ft_device"} <= set(cookies)
+        for header in cookies.values():
+            assert ("; Secure" in header) == https, header
+        for response in responses:
+            hsts = response.headers.get("Strict-Transport-Security")
+            if https:
+                assert hsts is not None and int(re.search(r"max-age=(\d+)", hsts).group(1)) >= 365 * 86400
+            else:
+                assert hsts is None
+    finally:
+        app.extensions["ledger"].engine.dispose()
+        if "throttle" in app.extensions:
+            app.extensions["throttle"].close()
+
+
+def test_the_command_line_sets_a_password_and_ends_the_users_sessions(app, client, db_url, tmp_path) -> None:
+    from click.testing import CliRunner
+    from farmtrace.cli import main
+    env = {"FARMTRACE_DATABASE_URL": db_url, "FARMTRACE_INSTANCE": str(tmp_path / "cli-instance")}
+    log_in(client, "rice")
+    short = CliRunner().invoke(main, ["user", "password", "rice"], input="short\nshort\n", env=env)
+    assert short.exit_code == 1 and "8 to 128" in short.stderr
+    assert client.get("/account/tokens").status_code == 200
+    done = CliRunner().invoke(main, ["user", "password", "rice"], input="from-the-cli-2026\nfrom-the-cli-2026\n",
+                              env=env)
+    assert done.exit_code == 0, done.output
+    assert client.get("/account/tokens").status_code == 302
+    assert log_in(app.test_client(), "rice", "from-the-cli-2026").status_code == 303

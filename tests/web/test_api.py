@@ -351,3 +351,36 @@ def test_one_spoiled_presigned_item_refuses_the_whole_batch(client, own_key_org,
     assert response.status_code == 422, response.get_json()
     assert response.get_json()["error"]["field"] == f"items[1].{field}"
     assert ledger.row_counts() == before
+
+
+HUGE_INTEGERS = {  # case: the integer literal, where a client may send one
+    "5,000 digits": "1" * 5000,
+    "5,000 digits below zero": "-" + "9" * 5000,
+    "2^53, one past what RFC 8785 can write": str(2**53),
+}
+CARRIERS = {  # case: (url, raw body with {n} where the integer goes, the field the 422 must name)
+    "a custodial draft": ("/api/v1/events", '{"type": "observe", "batch": "plot-nj-0", '
+                                            '"data": {"step": "weighed", "n": {n}}}', "data.n"),
+    "a pre-signed body": ("/api/v1/events", '{"body": {"v": 1, "type": "observe", "batch": "plot-nj-0", '
+                                            '"data": {"step": "weighed", "n": {n}}}, "signature": "AAAA"}',
+                          "body.data.n"),
+    "an item of a batch append": ("/api/v1/events/batch", '{"items": [{"type": "observe", "batch": "plot-nj-0", '
+                                                          '"data": {"step": "weighed", "readings": [1, {n}]}}]}',
+                                  "items[0].data.readings[1]"),
+}
+
+
+def test_an_integer_too_large_for_rfc8785_is_refused_naming_its_field_and_writes_nothing(client, bearer,
+                                                                                        ledger) -> None:
+    before = ledger.row_counts()
+    for number_case, number in HUGE_INTEGERS.items():
+        for case, (url, template, field) in CARRIERS.items():
+            response = client.post(url, data=template.replace("{n}", number), headers=bearer("rice"),
+                                   content_type="application/json")
+            assert response.status_code == 422, (number_case, case, response.get_data(as_text=True)[:300])
+            error = response.get_json()["error"]
+            assert error["field"] == field and "2^53" in error["message"], (number_case, case)
+    assert ledger.row_counts() == before
+    largest = client.post("/api/v1/events", data=CARRIERS["a custodial draft"][1].replace("{n}", str(2**53 - 1)),
+                          headers=bearer("rice"), content_type="application/json")
+    assert largest.status_code == 201 and f'"n":{2**53 - 1}' in largest.get_json()["canonical"]

@@ -62,3 +62,35 @@ def test_a_bad_export_query_gets_422_naming_the_field(client, bearer) -> None:
         response = client.get(url, headers=bearer("regulator"))
         assert response.status_code == 422, (url, response.get_data(as_text=True)[:200])
         assert response.get_json()["error"]["field"] == field, url
+
+
+CALENDAR_ENDS = {  # case: query -> 200 with every demo event, or with none
+    "the first day to the last day there is": ("from=0001-01-01&to=9999-12-31", "everything"),
+    "the first day alone": ("from=0001-01-01&to=0001-01-01", "nothing"),
+    "the last day alone": ("from=9999-12-31&to=9999-12-31", "nothing"),
+    "times at the ends": ("from=0001-01-01T00:00:00%2B23:59&to=9999-12-31T23:59:59-23:59", "everything"),
+}
+BAD_DATES = {  # case: query -> the field the 422 names
+    "year zero": ("from=0000-01-01&to=2026-01-01", "from"),
+    "a five-digit year": ("from=2026-01-01&to=10000-01-01", "to"),
+    "an offset of 24 hours": ("from=2026-01-01T00:00:00%2B24:00&to=2026-02-01", "from"),
+    "a day that does not exist": ("from=2026-01-01&to=2026-02-31", "to"),
+}
+
+
+def test_exports_at_the_ends_of_the_calendar_are_complete_or_empty_never_a_500(client, bearer) -> None:
+    headers = bearer("regulator")
+    wide = "from=1900-01-01&to=2099-12-31"  # wider than every demo event (the baijiu was laid down in 2019)
+    everything = json.loads(client.get(f"/api/v1/exports/epcis?{wide}", headers=headers).get_data())
+    for case, (query, holds) in CALENDAR_ENDS.items():
+        epcis = client.get(f"/api/v1/exports/epcis?{query}", headers=headers)
+        assert epcis.status_code == 200, (case, epcis.get_data(as_text=True)[:200])
+        events = json.loads(epcis.get_data())["epcisBody"]["eventList"]
+        assert events == (everything["epcisBody"]["eventList"] if holds == "everything" else []), case
+        sheet = client.get(f"/api/v1/exports/fsma204?{query}", headers=headers)
+        assert sheet.status_code == 200, (case, sheet.get_data(as_text=True)[:200])
+        assert (len(sheet.get_data().splitlines()) > 1) == (holds == "everything"), case
+    for case, (query, field) in BAD_DATES.items():
+        for path in ("/api/v1/exports/epcis", "/api/v1/exports/fsma204"):
+            refused = client.get(f"{path}?{query}", headers=headers)
+            assert (refused.status_code, refused.get_json()["error"]["field"]) == (422, field), (case, path)

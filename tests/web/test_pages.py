@@ -81,3 +81,91 @@ def test_keys_and_events_are_published(client) -> None:
     entry = client.get("/api/v1/log/entries?start=3&end=4").get_json()["entries"][0]
     event = client.get(f"/api/v1/events/{entry['hash']}").get_json()
     assert event["canonical"] == entry["canonical"] and event["seq"] == 3
+
+
+@pytest.fixture
+def signature_checks(monkeypatch):
+    """How many signatures the server has verified: a counter around the real check."""
+    from farmtrace.core import verify
+    counted = {"n": 0}
+    real = verify._signature_ok
+
+    def counting(*args):
+        counted["n"] += 1
+        return real(*args)
+    monkeypatch.setattr(verify, "_signature_ok", counting)
+    return counted
+
+
+def _grow(app, batch_id: str, n: int) -> list[str]:
+    """Append `n` observations to the batch as its holder; return the hashes of its whole chain in order."""
+    from farmtrace.core.append import Actor
+    ledger = app.extensions["ledger"]
+    with ledger.uow() as uow:
+        holder = uow.batch(batch_id).org_id
+    for start in range(0, n, 500):
+        ledger.append_many([{"type": "observe", "batch": batch_id, "data": {"step": "inspected", "note": str(i)}}
+                            for i in range(start, min(n, start + 500))], actor=Actor(org=holder))
+    with ledger.uow() as uow:
+        return [e.hash for e in uow.events_of_batch(batch_id)]
+
+
+def test_a_second_visit_to_a_batch_page_verifies_no_signature_again(app, client, signature_checks) -> None:
+    first = client.get("/batches/tea-yd-0")
+    verified = signature_checks["n"]
+    assert first.status_code == 200 and verified >= 7 and first.headers["Cache-Control"] == "no-cache"
+    again = client.get("/batches/tea-yd-0")
+    assert again.get_data() == first.get_data() and signature_checks["n"] == verified
+    unchanged = client.get("/batches/tea-yd-0", headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and signature_checks["n"] == verified
+    english = app.test_client().get("/batches/tea-yd-0?lang=en")  # another rendering of the same verified view
+    assert "Every step verifies" in english.get_data(as_text=True) and signature_checks["n"] == verified
+    _grow(app, "tea-yd-0", 1)  # the chain moved: its page is verified and rendered anew
+    moved = client.get("/batches/tea-yd-0", headers={"If-None-Match": first.headers["ETag"]})
+    assert moved.status_code == 200 and moved.headers["ETag"] != first.headers["ETag"]
+    assert signature_checks["n"] == 2 * verified + 1
+
+
+OUT_OF_RANGE_PAGES = {  # case: ?page=
+    "past the last page": "4",
+    "page zero": "0",
+    "a negative page": "-1",
+    "not a number": "abc",
+    "a 1,000-digit number": "9" * 1000,
+}
+
+
+def test_a_long_chain_is_shown_a_hundred_steps_a_page_oldest_first(app, client) -> None:
+    chain = _grow(app, "tea-yd-0", 250)
+    assert len(chain) == 257
+    first = client.get("/batches/tea-yd-0").get_data(as_text=True)
+    assert chain[0][:16] in first and chain[99][:16] in first and chain[100][:16] not in first
+    assert "第 1–100 步，共 257 步 · 第 1 / 3 页" in first and "全部环节核验通过" in first
+    assert 'href="/batches/tea-yd-0?page=2" rel="next"' in first and 'rel="prev"' not in first
+    last = client.get("/batches/tea-yd-0?page=3").get_data(as_text=True)
+    assert chain[-1][:16] in last and chain[199][:16] not in last and "第 201–257 步" in last
+    assert 'href="/batches/tea-yd-0?page=2" rel="prev"' in last and 'rel="next"' not in last
+    for case, number in OUT_OF_RANGE_PAGES.items():
+        missing = client.get(f"/batches/tea-yd-0?page={number}")
+        assert missing.status_code == 404, case
+        assert "没有第" in missing.get_data(as_text=True) and "共 3 页" in missing.get_data(as_text=True), case
+
+
+def test_a_step_that_fails_on_a_later_page_is_named_on_the_first(app, client, db) -> None:
+    from sqlalchemy import text
+
+    from farmtrace.storage.engine import make_engine
+    chain = _grow(app, "tea-yd-0", 150)
+    engine = make_engine(db["owner_url"])
+    with engine.begin() as conn:  # an attacker with the database: step 150's signature replaced
+        if db["kind"] == "sqlite":
+            conn.execute(text("DROP TRIGGER events_no_update"))
+        else:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("UPDATE events SET signature = :s WHERE hash = :h"), {"s": "A" * 86 + "==", "h": chain[149]})
+    engine.dispose()
+    first = client.get("/batches/tea-yd-0").get_data(as_text=True)
+    assert "部分环节核验未通过" in first and "全部环节核验通过" not in first
+    assert "第一个未通过的是第 150 步（第 2 页）" in first and 'href="/batches/tea-yd-0?page=2"' in first
+    second = client.get("/batches/tea-yd-0?page=2").get_data(as_text=True)
+    assert "✘ signature does not verify" in second and chain[149][:16] in second

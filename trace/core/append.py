@@ -28,6 +28,7 @@ from farmtrace.storage.uow import BatchRow, KeyRow, UnitOfWork
 from . import merkle
 from .canonical import canonicalize, parse_json
 from .custody import apply_custody, check_custody, judge
+from .event_times import check_event_time, default_at
 from .errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
                      NotFoundError, SignatureError)
 from .events import ENVELOPE, EventBody, event_type, new_event_id, refuse_reserved
@@ -108,6 +109,8 @@ class AppendTx:
         self._bodies: dict[str, dict[str, Any]] = {}  # hash -> body, for events written in this transaction
         self._pending_of: dict[str, list[dict[str, Any]]] = {}  # batch -> bodies written in this transaction
         self._org_kinds: dict[str, str | None] = {}
+        self._labs: dict[str, tuple[str, str | None] | None] = {}
+        self._prefixes: dict[str, list[str]] = {}
         self._lineage: list[dict[str, Any]] = []
         self._recalls: dict[tuple[str, str], None] = {}
         self._findings: list[dict[str, Any]] = []
@@ -145,6 +148,24 @@ class AppendTx:
             return self._bodies[event_hash]
         row = self.uow.event_by_hash(event_hash)
         return None if row is None else dict(parse_json(row.canonical))
+
+    def at_of(self, event_hash: str) -> str | None:
+        """The `at` of an event stored before or in this transaction (None: no such event)."""
+        if event_hash in self._bodies:
+            return str(self._bodies[event_hash]["at"])
+        return self.uow.event_at(event_hash)
+
+    def lab_record(self, org: str) -> tuple[str, str | None] | None:
+        """(kind, CMA number) of an org, or None when there is no such org."""
+        if org not in self._labs:
+            self._labs[org] = self.uow.lab_record(org)
+        return self._labs[org]
+
+    def company_prefixes(self, org: str) -> list[str]:
+        """The GS1 company prefixes registered to an org."""
+        if org not in self._prefixes:
+            self._prefixes[org] = self.uow.company_prefixes(org)
+        return self._prefixes[org]
 
     def history(self, batch_id: str) -> list[dict[str, Any]]:
         """Bodies of a batch's events, oldest first, including those written in this transaction."""
@@ -279,7 +300,8 @@ def append_custodial(tx: AppendTx, draft: Mapping[str, Any] | bytes | str, *, ac
     """Complete, sign and queue one event for `actor.org` in `tx` (the caller flushes and commits).
 
     The server fills `v`, `org`, `key` (the org's current key), `prev` (the chain head when
-    absent), `id` (a new UUID when absent) and `at` (now, +08:00 when absent).
+    absent), `id` (a new UUID when absent) and `at` (when absent: now, +08:00, read once the batch is
+    locked and never before the chain head's `at`, so a server-filled time never breaks event_times' rules).
     Raises InvalidEventError, CustodyError, ChainConflictError, NotFoundError, KeyStateError.
     """
     obj = _as_draft(draft)
@@ -300,8 +322,9 @@ def append_custodial(tx: AppendTx, draft: Mapping[str, Any] | bytes | str, *, ac
     obj.setdefault("v", 1)
     obj["org"], obj["key"] = actor.org, key.id
     obj.setdefault("id", new_event_id())
-    obj.setdefault("at", now_rfc3339())
     batch = _locked_batch(tx, obj, actor)
+    if "at" not in obj:  # read the clock once the batch is locked, and never before its head
+        obj["at"] = default_at(tx, batch, obj)
     if batch is not None and "prev" not in obj and batch.head is not None:
         obj["prev"] = batch.head
     body = EventBody.from_obj(obj)
@@ -363,8 +386,9 @@ def _protect_personal(tx: AppendTx, obj: dict[str, Any], actor: Actor) -> None:
 
 
 def _admit(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: Actor) -> list[tuple[str, str, str]]:
-    """Custody and family rules: raise to refuse, else return the findings to record."""
+    """Custody, event-time and family rules: raise to refuse, else return the findings to record."""
     check_custody(tx, body, batch, actor)
+    check_event_time(tx, body, batch)
     return judge(tx, body, batch, actor)
 
 

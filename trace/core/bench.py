@@ -335,6 +335,7 @@ def _bench_big(where: Path, events: int, echo: Echo, database_url: str | None) -
     figures["log"] = bench_log(big, where, echo)
     big.engine.dispose()
     figures["pages"] = bench_pages(url, where, echo)
+    figures["batch_page"] = bench_batch_page(url, where, echo)
     return figures
 
 
@@ -375,7 +376,9 @@ def bench_http(folder: Path, echo: Echo, singles: int = 2000, batches: int = 20)
     ledger.init()
     _bench_batch(ledger)
     ledger.create_user("bench-farm", "bench-user", "bench-password-1", role="producer")
-    token = create_token(ledger, "bench-user").token
+    clients = 16
+    # one token per client, as each tablet has its own (appends are capped per token per minute)
+    tokens = [create_token(ledger, "bench-user").token for _ in range(clients)]
     actor = Actor(org="bench-farm")
     start = time.perf_counter()
     for i in range(singles):
@@ -389,8 +392,7 @@ def bench_http(folder: Path, echo: Echo, singles: int = 2000, batches: int = 20)
     env = {**os.environ, "FARMTRACE_DATABASE_URL": url, "FARMTRACE_INSTANCE": str(folder / "http-instance"),
            "FARMTRACE_SECRET_KEY": "bench-secret", "FARMTRACE_LOG_ORIGIN": "bench.farmtrace/log"}
     server, port = _gunicorn("farmtrace.web:create_app()", env, workers=2, threads=8)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    clients = 16
+    headers = [{"Authorization": f"Bearer {token}", "Content-Type": "application/json"} for token in tokens]
 
     def load(path: str, bodies: list[Any]) -> tuple[float, list[int]]:
         """Send `bodies` from `clients` threads, each on one kept-alive connection; return (seconds, statuses).
@@ -402,7 +404,8 @@ def bench_http(folder: Path, echo: Echo, singles: int = 2000, batches: int = 20)
         import threading
         statuses: list[int] = []
         lock = threading.Lock()
-        requests = [_http_request("POST", path, json.dumps(b, ensure_ascii=False).encode(), headers) for b in bodies]
+        requests = [_http_request("POST", path, json.dumps(b, ensure_ascii=False).encode(), headers[i % clients])
+                    for i, b in enumerate(bodies)]
 
         def client(part: list[bytes]) -> None:
             sock = socket.create_connection(("127.0.0.1", port), timeout=60)
@@ -471,7 +474,8 @@ def _gunicorn(app_spec: str, env: dict[str, str], *, chdir: Path | None = None,
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning"]
+               "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
+               "--config", "python:farmtrace.web.serving"]  # as scripts/serve: the same request size limits
     if chdir is not None:
         command += ["--chdir", str(chdir)]
     server = subprocess.Popen([*command, app_spec], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -618,4 +622,55 @@ def bench_pages(ledger_url: str, folder: Path, echo: Echo, clients: int = 16, re
         echo(f"consumer page, first scans (each lot never asked for before): p50 {c50 * 1e3:.1f} ms, "
              f"p95 {c95 * 1e3:.1f} ms, {cold_rate:.0f} pages/s, ratio {cold_rate / trivial_rate:.2f}; "
              f"{first['bad']} non-200")
+    return out
+
+
+def bench_batch_page(ledger_url: str, folder: Path, echo: Echo, steps: int = 5001, repeats: int = 50) -> dict[str, Any]:
+    """The public page of one long chain (`/batches/bench-b0` grown to `steps` events), against gunicorn
+    (1 worker, so every request meets the same page cache): the first visit verifies every signature
+    and renders page 1; later visits are served from the cache by batch state, or answered 304.
+    The cold visit is the baseline the warm ones are compared with."""
+    import http.client
+
+    ledger = Ledger(make_engine(ledger_url), secret_key="bench-secret", log_origin="bench.farmtrace/log",
+                    checkpoint_interval=None)
+    try:
+        _bench_batch(ledger)
+        with ledger.uow() as uow:
+            have = uow.batch("bench-b0").event_count  # type: ignore[union-attr]
+        for start in range(have, steps, 500):
+            ledger.append_many([_draft("bench-b0", i) for i in range(start, min(steps, start + 500))],
+                               actor=Actor(org="bench-farm"))
+    finally:
+        ledger.engine.dispose()
+    env = {**os.environ, "FARMTRACE_DATABASE_URL": ledger_url, "FARMTRACE_INSTANCE": str(folder / "pages-instance"),
+           "FARMTRACE_SECRET_KEY": "bench-secret", "FARMTRACE_LOG_ORIGIN": "bench.farmtrace/log"}
+    server, port = _gunicorn("farmtrace.web:create_app()", env, workers=1, threads=2)
+
+    def visit(path: str, headers: dict[str, str]) -> tuple[float, int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        started = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return time.perf_counter() - started, response.status, response.getheader("ETag") or ""
+
+    try:
+        visit("/batches/no-such-batch", {})  # the worker's first request (imports, templates): not the page's cost
+        cold, status, etag = visit("/batches/bench-b0", {})
+        warm = [visit("/batches/bench-b0", {})[0] for _ in range(repeats)]
+        revalidated = [visit("/batches/bench-b0", {"If-None-Match": etag}) for _ in range(repeats)]
+        last_page = visit(f"/batches/bench-b0?page={-(-steps // 100)}", {})[0]  # the cached view, rendered anew
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    w50, w95 = _percentiles(warm)
+    r50, _ = _percentiles([t for t, _, _ in revalidated])
+    out = {"steps": steps, "cold_ms": cold * 1e3, "warm_p50_ms": w50 * 1e3, "warm_p95_ms": w95 * 1e3,
+           "not_modified_p50_ms": r50 * 1e3, "other_page_ms": last_page * 1e3, "ratio": cold / w50,
+           "ok": status == 200 and all(code == 304 for _, code, _ in revalidated)}
+    echo(f"batch page, {steps:,}-event chain: cold {cold * 1e3:.0f} ms (verify every signature, render page 1); "
+         f"warm p50 {w50 * 1e3:.1f} ms, p95 {w95 * 1e3:.1f} ms; 304 p50 {r50 * 1e3:.1f} ms; last page "
+         f"{last_page * 1e3:.1f} ms; cold/warm {cold / w50:.0f}x (gunicorn 1 worker, {repeats} visits each)")
     return out

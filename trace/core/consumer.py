@@ -35,6 +35,7 @@ from farmtrace.storage.uow import UnitOfWork
 from .families.produce import COUNTY_NAMES
 from .gs1 import ai_value, gtin14
 from .ledger import Ledger
+from .scans import SERIAL, serial_ranges
 from .verify import verify_batch
 
 CERTIFICATE_FIELDS = ("certificate_no", "quarantine_certificate", "quality_certificate")
@@ -113,6 +114,32 @@ def resolve_digital_link(ledger: Ledger, gtin: str, lot: str) -> str | None:
         return None
     with ledger.uow() as uow:
         return uow.gtin_lot(g, l)
+
+
+_SERIAL_LOTS = text("SELECT e.batch_id, e.canonical FROM gtin_lots g JOIN events e ON e.batch_id = g.batch_id "
+                    "AND e.type = 'commissioned' WHERE g.gtin = :g ORDER BY e.seq")
+
+
+def resolve_serial(ledger: Ledger, gtin: str, serial: str) -> str | None:
+    """The lot `/01/{gtin}/21/{serial}` names (the form EPCIS exports name bottles with): among the lots
+    packed with that GTIN, the first whose `commissioned` ranges hold the serial; None if none does.
+
+    A GTIN + serial is unique (GS1 General Specifications); should two lots overlap, the earlier
+    commissioning wins, as it did on the bottles first printed."""
+    g, s = gtin14(gtin), ai_value(serial)
+    if g is None or s is None:
+        return None
+    match = SERIAL.match(s)
+    if match is None:
+        return None
+    prefix, digits = match.group(1), match.group(2)
+    with ledger.uow() as uow:
+        rows = uow.connection.execute(_SERIAL_LOTS, {"g": g}).all()
+    for batch_id, canonical in rows:
+        for p, first, last, width in serial_ranges([str(canonical)]):
+            if p == prefix and width == len(digits) and first <= int(digits) <= last:
+                return str(batch_id)
+    return None
 
 
 def resolve_token(ledger: Ledger, token: str) -> str | None:

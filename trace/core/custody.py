@@ -3,6 +3,13 @@
 Rules (DESIGN.md "The ledger", issue "The four product families"):
 1. Only the holder appends to a batch; the exceptions are the receiver's `receive`, the named
    lab's `test` of a `sample`, and a regulator's `recall`.
+1a. A `sample` names in `data.lab` an accredited lab: an org of kind `lab` with its 资质认定 (CMA)
+   number recorded, which is neither the holder sending the sample nor the batch's origin producer
+   (`batches.origin_org`). Its `test` is appended by that lab alone, and only while it is such a lab,
+   so a sample in an older log that names the holder itself still cannot be tested by the holder.
+1b. A `packed` event's `data.gtin` is a valid GTIN (not a GTIN-8) under one of the GS1 company
+   prefixes registered to the packing org (`org_prefixes`), and its `data.lot`, when present, is
+   the batch's own lot: no org can claim another brand's Digital Link `/01/{gtin}/10/{lot}`.
 2. A handoff is `ship` (the whole held quantity, to a named org) then `receive` by that org naming
    the ship event, with quantity + declared loss equal to what was shipped. In transit, nothing but
    `receive` may be appended.
@@ -24,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import CustodyError, InvalidEventError, NotFoundError, RuleViolationError
 from .events import EventBody
 from .families import BatchState, Proposal, family_or_none
+from .gs1 import gtin14, is_gtin8, under_prefix
 
 if TYPE_CHECKING:
     from farmtrace.storage.uow import BatchRow
@@ -60,6 +68,9 @@ def check_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: 
             raise InvalidEventError("data.sample must name a sample event of this batch", field="data.sample")
         if sample["data"].get("lab") != actor.org:
             raise CustodyError(f"the sample was sent to {sample['data'].get('lab')}, not {actor.org}", field="org")
+        problem = lab_problem(tx, actor.org, batch, sender=str(sample.get("org")))
+        if problem is not None:
+            raise CustodyError(f"{actor.org}: {problem}", field="org")
     elif body.type == "recall":
         if tx.org_kind(actor.org) != "regulator":
             raise CustodyError("only a regulator may recall", field="org")
@@ -77,11 +88,61 @@ def check_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: 
                                f"{'shipped' if body.type == 'ship' else 'sold'}", field="batch")
     if body.type in ("ship", "sell", "consume"):
         _check_quantity(body, batch, whole=body.type == "ship")
+    if body.type == "sample":
+        problem = lab_problem(tx, str(data["lab"]), batch, sender=actor.org)
+        if problem is not None:
+            raise InvalidEventError(f"data.lab {data['lab']}: {problem}", field="data.lab")
+    if body.type == "packed":
+        _check_packed(tx, body, batch, actor)
     if body.type == "ship":
         if data["to"] == actor.org:
             raise InvalidEventError("a batch is shipped to another org", field="data.to")
         if tx.org_kind(str(data["to"])) is None:
             raise NotFoundError(f"no org {data['to']}", field="data.to")
+
+
+def lab_problem(tx: AppendTx, lab: str, batch: BatchRow, *, sender: str) -> str | None:
+    """Why `lab` may not test a sample of `batch` sent by `sender` (None: it may), Chinese then English (rule 1a)."""
+    if lab == sender:
+        return "送检方不能为自己的样品出具检测结果。The org sending a sample cannot be its lab."
+    if lab == batch.origin_org:
+        return (f"检测机构不能是该批次的原始生产者 ({batch.origin_org})。The lab cannot be the batch's origin "
+                f"producer ({batch.origin_org}).")
+    record = tx.lab_record(lab)
+    if record is None:
+        return "没有这个机构。No such org."
+    kind, cma = record
+    if kind != "lab":
+        return f"该机构不是检测机构 (类型 {kind})。This org is not a lab (its kind is {kind})."
+    if not cma:
+        return ("该检测机构未登记资质认定 (CMA) 证书编号。This lab has no CMA accreditation number recorded "
+                "(farmtrace org cma ORG NUMBER).")
+    return None
+
+
+def _check_packed(tx: AppendTx, body: EventBody, batch: BatchRow, actor: Actor) -> None:
+    """Rule 1b: the GTIN is the packing org's own, and the lot is the batch's."""
+    data = body.data
+    if "lot" in data and data["lot"] != batch.lot:
+        raise InvalidEventError(f"data.lot 必须是本批次的批号 {batch.lot}。data.lot must be the batch's own lot "
+                                f"{batch.lot}, got {data['lot']!r}.", field="data.lot")
+    if "gtin" not in data:
+        return
+    gtin = gtin14(data["gtin"])
+    if gtin is None:
+        raise InvalidEventError(f"data.gtin {data['gtin']!r} 不是有效的商品条码 (8/12/13/14 位数字，校验位正确)。"
+                                "data.gtin must be a GTIN of 8, 12, 13 or 14 digits with a correct check digit.",
+                                field="data.gtin")
+    if is_gtin8(gtin):
+        raise InvalidEventError("GTIN-8 由编码中心逐个分配，不在厂商识别代码之下，farmtrace 不接受。A GTIN-8 is "
+                                "allocated one by one, under no company prefix; pack with a GTIN-12/13/14.",
+                                field="data.gtin")
+    prefixes = tx.company_prefixes(actor.org)
+    if not any(under_prefix(gtin, prefix) for prefix in prefixes):
+        registered = ", ".join(sorted(prefixes)) or "无 none"
+        raise InvalidEventError(f"商品条码 {gtin} 不在 {actor.org} 登记的厂商识别代码 ({registered}) 之下。GTIN {gtin} "
+                                f"is not under a GS1 company prefix registered to {actor.org} ({registered}).",
+                                field="data.gtin")
 
 
 def data_ship(body: EventBody) -> str:

@@ -25,6 +25,12 @@ class RuleViolationError(InvalidEventError):
     code = "rule_violation"
 
 
+class EventTimeError(InvalidEventError):
+    """An event's `at` is in the future beyond the clock skew, before the floor, or before what it follows."""
+
+    code = "invalid_time"
+
+
 class SignatureError(InvalidEventError):
     """A signature does not verify, or the key was not valid for it."""
 
@@ -80,9 +86,13 @@ class PermissionDeniedError(FarmtraceError):
 
 
 class TooManyAttemptsError(FarmtraceError):
-    """Too many failed authentication attempts from one client; try again later."""
+    """Too many failed authentication attempts from one client, or too many appends; try again later."""
 
     code = "rate_limited"
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after  # seconds, for the Retry-After header
 
 
 class InvalidRequestError(FarmtraceError):

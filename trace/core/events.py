@@ -5,7 +5,8 @@ An event body is a JSON object (RFC 8785 canonical, no floats) with the envelope
 (RFC 3339 with offset), `id` (UUID chosen by the submitter) and `data`.
 
 Rules enforced here, at the edge (nothing downstream checks again):
-1. the body is a JSON object of at most MAX_BODY_BYTES, valid UTF-8, with no floats;
+1. the body is a JSON object of at most MAX_BODY_BYTES, valid UTF-8, with no floats and no integer
+   beyond +-(2^53 - 1) (canonical.py);
 2. only the envelope fields above, each of the right form;
 3. `type` is registered; a genesis type has no `prev`, any other batch event has one;
 4. `data` passes its type's validator (required fields, decimal strings).
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .canonical import MAX_BODY_BYTES, canonicalize, find_float, parse_json, sha256_hex
+from .canonical import MAX_BODY_BYTES, canonicalize, find_float, parse_json, refuse_unsafe_integer, sha256_hex
 from .errors import InvalidEventError
 
 ENVELOPE = ("v", "type", "batch", "org", "key", "prev", "at", "id", "data")
@@ -327,6 +328,7 @@ class EventBody:
         if where:
             raise InvalidEventError(f"{where} is a floating-point number; write decimals as strings, e.g. \"1.5\"",
                                     field=where)
+        refuse_unsafe_integer(obj)  # beyond +-(2^53 - 1): RFC 8785 cannot write it
         for name in obj:
             if name not in ENVELOPE:
                 raise InvalidEventError(f"unknown field {name!r}", field=name)

@@ -7,6 +7,7 @@ the core functions, commits, and turns database refusals into our errors.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
-from farmtrace.storage.models import Org, SigningKey, User
+from farmtrace.storage.models import Org, OrgPrefix, SigningKey, User
 from farmtrace.storage.engine import is_sqlite
 from farmtrace.storage.uow import UnitOfWork
 
@@ -23,6 +24,7 @@ from . import keys as _keys
 from .append import Actor, AppendTx, Signer, StoredEvent
 from .errors import ChainConflictError, InvalidEventError, NotFoundError
 from .events import IDENT
+from .gs1 import company_prefix_problem, prefixes_overlap
 from .groupcommit import GroupCommit
 from .signing import KeySealer
 
@@ -30,6 +32,17 @@ T = TypeVar("T")
 ORG_KINDS = ("producer", "processor", "carrier", "retailer", "lab", "regulator")
 ROLES = ("producer", "regulator", "admin")
 PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+CMA_NUMBER = re.compile(r"^[0-9]{12}$")
+"""A 检验检测机构资质认定 (CMA) certificate number: 12 digits (year, issuing authority, field, serial)."""
+
+
+def _check_cma(cma: str, kind: str) -> None:
+    if kind != "lab":
+        raise InvalidEventError("只有检测机构 (--kind lab) 登记 CMA 编号。Only an org of kind lab has a CMA number.",
+                                field="cma")
+    if not isinstance(cma, str) or not CMA_NUMBER.match(cma):
+        raise InvalidEventError("资质认定 (CMA) 证书编号为 12 位数字。A CMA accreditation number is 12 digits.",
+                                field="cma")
 
 
 class Ledger:
@@ -99,8 +112,14 @@ class Ledger:
         return self.write(lambda uow: _keys.ensure_log_key(uow, self.signer))
 
     def create_org(self, org_id: str, name: str, *, kind: str = "producer", family: str | None = None,
-                   uscc: str | None = None, county: str | None = None, with_key: bool = True) -> Org:
-        """Register an org and (by default) give it a custodial signing key, logged as key_added."""
+                   uscc: str | None = None, county: str | None = None, cma: str | None = None,
+                   with_key: bool = True) -> Org:
+        """Register an org and (by default) give it a custodial signing key, logged as key_added.
+
+        A lab's `cma` (its 资质认定 CMA certificate number) lets samples name it; see custody rule 1a.
+        """
+        if cma is not None:
+            _check_cma(cma, kind)
         if not IDENT.match(org_id or ""):
             raise InvalidEventError("org id must be letters, digits, . _ : - (at most 64)", field="id")
         if not name or len(name) > 200:
@@ -111,7 +130,7 @@ class Ledger:
         def command(uow: UnitOfWork) -> Org:
             if uow.org(org_id) is not None:
                 raise ChainConflictError(f"org {org_id} already exists", field="id")
-            org = Org(id=org_id, name=name, kind=kind, family=family, uscc=uscc, county=county)
+            org = Org(id=org_id, name=name, kind=kind, family=family, uscc=uscc, county=county, cma_number=cma)
             uow.add(org)
             uow.flush()
             if with_key:
@@ -119,6 +138,48 @@ class Ledger:
                 _keys.add_org_key(uow, self.signer, org_id)
             return org
         return self.write(command)
+
+    def set_cma(self, org_id: str, cma: str) -> Org:
+        """Record (or replace) a lab's 资质认定 (CMA) certificate number."""
+        def command(uow: UnitOfWork) -> Org:
+            org = uow.org(org_id)
+            if org is None:
+                raise NotFoundError(f"no org {org_id}", field="org")
+            _check_cma(cma, org.kind)
+            org.cma_number = cma
+            uow.add(org)
+            return org
+        return self.write(command)
+
+    def add_company_prefix(self, org_id: str, prefix: str) -> bool:
+        """Register a GS1 company prefix to an org; False when it already holds exactly that prefix.
+
+        Raises InvalidEventError (not a company prefix), NotFoundError (no org), ChainConflictError
+        (the prefix overlaps one registered to another org: GS1 gives each GTIN one owner).
+        """
+        problem = company_prefix_problem(prefix)
+        if problem is not None:
+            raise InvalidEventError(problem, field="prefix")
+
+        def command(uow: UnitOfWork) -> bool:
+            if uow.org(org_id) is None:
+                raise NotFoundError(f"no org {org_id}", field="org")
+            for row in uow.all_company_prefixes():
+                if row.prefix == prefix and row.org_id == org_id:
+                    return False
+                if prefixes_overlap(row.prefix, prefix) and row.org_id != org_id:
+                    raise ChainConflictError(f"厂商识别代码 {prefix} 与 {row.org_id} 的 {row.prefix} 重叠。Prefix {prefix} "
+                                             f"overlaps {row.prefix} of {row.org_id}.", field="prefix")
+            uow.add(OrgPrefix(prefix=prefix, org_id=org_id))
+            return True
+        return self.write(command)
+
+    def company_prefixes(self, org_id: str | None = None) -> list[OrgPrefix]:
+        """The registered GS1 company prefixes (of one org, or of all), by org then prefix."""
+        with self.uow() as uow:
+            if org_id is not None and uow.org(org_id) is None:
+                raise NotFoundError(f"no org {org_id}", field="org")
+            return [row for row in uow.all_company_prefixes() if org_id is None or row.org_id == org_id]
 
     def create_user(self, org_id: str, username: str, password: str, *, role: str = "producer") -> User:
         if role not in ROLES:

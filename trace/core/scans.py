@@ -6,10 +6,15 @@ cookie: no address, no identity is stored (PIPL).
 
 Rules (thresholds are ours, documented in docs/consumer.md):
 1. unknown_serial: the serial is in no `commissioned` range of the lot: not a bottle we signed.
-2. after_opened: the unit was marked opened ("I opened it", or a retailer's `sell` naming the
-   serial), and a different phone scans it later: a refilled bottle.
-3. too_many_scans: more than MAX_SCANS scans of one serial.
-4. too_many_places: scans from more than MAX_PLACES different networks.
+2. after_opened: the unit was marked opened ("I opened it" with the code under its cap, or a
+   retailer's `sell` naming the serial), and a different phone scans it later: a refilled bottle.
+3. too_many_scans: more than MAX_DEVICES different phones scanned the serial. Requests are not
+   counted: a phone (its cookie) counts once however often it reloads, and each network counts
+   at most NETWORK_SHARE phones, so one person clearing cookies on one network adds at most
+   NETWORK_SHARE, and flagging takes phones on at least MAX_DEVICES // NETWORK_SHARE + 1 networks.
+4. too_many_places: the phones counted by rule 3 were first seen on more than MAX_PLACES
+   networks (a phone that moves from home Wi-Fi to mobile data adds no place).
+Marking opened needs the bottle's cap code (farmtrace.core.cap_codes): `mark_opened`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hmac
 import ipaddress
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,17 +37,21 @@ from farmtrace.storage.uow import utc_aware
 from .errors import InvalidRequestError
 from .ledger import Ledger
 
-MAX_SCANS = 20
-MAX_PLACES = 3
+MAX_DEVICES = 10
+NETWORK_SHARE = 3
+MAX_PLACES = 5
 SERIAL = re.compile(r"^([\x21-\x7e]*?)(\d+)$")
+SerialRange = tuple[str, int, int, int]  # (prefix, first number, last number, digit count)
 FLAG_TEXT = {
     "unknown_serial": ("此序列号不属于该批次已赋码的酒瓶：疑似假冒。", "This serial was never issued for this lot: possibly counterfeit."),
     "after_opened": ("此瓶已被标记为开启或售出，之后又被另一部手机扫描：疑似回收灌装。",
                      "This bottle was already marked opened or sold, then scanned by another phone: possibly refilled."),
-    "too_many_scans": (f"此序列号被扫描次数异常（超过 {MAX_SCANS} 次）：疑似复制的标签。",
-                       f"This serial was scanned unusually often (over {MAX_SCANS} times): possibly a copied label."),
-    "too_many_places": (f"此序列号在超过 {MAX_PLACES} 个不同网络被扫描：疑似复制的标签。",
-                        f"This serial was scanned from over {MAX_PLACES} different networks: possibly a copied label."),
+    "too_many_scans": (f"此序列号被超过 {MAX_DEVICES} 部不同的手机扫描（每个网络至多计 {NETWORK_SHARE} 部）：疑似复制的标签。",
+                       f"This serial was scanned by over {MAX_DEVICES} different phones (at most {NETWORK_SHARE} "
+                       "counted per network): possibly a copied label."),
+    "too_many_places": (f"此序列号在超过 {MAX_PLACES} 个不同网络被不同的手机扫描：疑似复制的标签。",
+                        f"This serial was scanned by different phones on over {MAX_PLACES} networks: "
+                        "possibly a copied label."),
 }
 
 
@@ -58,8 +68,10 @@ class _ScanRow:
 class ScanVerdict:
     serial: str
     known: bool
-    scans: int = 0
-    places: int = 0
+    scans: int = 0  # requests, as shown on the page
+    devices: int = 0  # phones as rule 3 counts them
+    places: int = 0  # networks as rule 4 counts them
+    has_code: bool = False  # a cap code was issued: the bottle can be marked opened
     opened_at: datetime | None = None
     sold_at: str | None = None
     sold_by: str | None = None
@@ -83,7 +95,20 @@ def place_of(secret: str, address: str | None) -> str:
 
 _LOT_EVENTS = text("SELECT type, canonical, at, org_id FROM events WHERE batch_id = :b "
                    "AND type IN ('commissioned', 'sell') ORDER BY seq")
+_HAS_CODE = text("SELECT 1 FROM cap_codes WHERE batch_id = :b AND serial = :s")
 _SCANS = text("SELECT id, kind, at, place, client FROM scans WHERE batch_id = :b AND serial = :s ORDER BY id")
+
+
+def serial_ranges(canonicals: Iterable[str]) -> list[SerialRange]:
+    """The serial ranges of a lot's `commissioned` events (their canonical texts), in log order."""
+    out = []
+    for canonical in canonicals:
+        data = json.loads(canonical).get("data", {})
+        first, last = SERIAL.match(str(data.get("first_serial", ""))), SERIAL.match(str(data.get("last_serial", "")))
+        if first is None or last is None or first.group(1) != last.group(1):
+            continue
+        out.append((first.group(1), int(first.group(2)), int(last.group(2)), len(first.group(2))))
+    return out
 
 
 def _issued(events: list[Any], serial: str) -> bool:
@@ -92,16 +117,22 @@ def _issued(events: list[Any], serial: str) -> bool:
     if match is None:
         return False
     prefix, digits = match.groups()
-    for kind, canonical, _at, _org in events:
-        if kind != "commissioned":
+    ranges = serial_ranges(str(canonical) for kind, canonical, _at, _org in events if kind == "commissioned")
+    return any(p == prefix and width == len(digits) and first <= int(digits) <= last
+               for p, first, last, width in ranges)
+
+
+def _spread(rows: list[_ScanRow]) -> tuple[int, int]:
+    """(phones, networks) as rules 3 and 4 count them: each phone once, in the order first seen, and at
+    most NETWORK_SHARE phones per network; a network counts only through a phone counted there."""
+    counted: set[str] = set()
+    per_network: dict[str, int] = {}
+    for r in rows:
+        if r.kind != "scan" or r.client in counted or per_network.get(r.place, 0) >= NETWORK_SHARE:
             continue
-        data = json.loads(str(canonical)).get("data", {})
-        first, last = SERIAL.match(str(data.get("first_serial", ""))), SERIAL.match(str(data.get("last_serial", "")))
-        if first is None or last is None or first.group(1) != prefix or len(first.group(2)) != len(digits):
-            continue
-        if int(first.group(2)) <= int(digits) <= int(last.group(2)):
-            return True
-    return False
+        counted.add(r.client)
+        per_network[r.place] = per_network.get(r.place, 0) + 1
+    return len(counted), len(per_network)
 
 
 def _sale(events: list[Any], serial: str) -> tuple[str, str] | None:
@@ -116,14 +147,32 @@ def _sale(events: list[Any], serial: str) -> tuple[str, str] | None:
     return None
 
 
-def record_scan(ledger: Ledger, batch_id: str, serial: str, *, place: str, client: str,
-                kind: str = "scan") -> ScanVerdict:
-    """Count one scan (or an "opened" mark) of a serial and return what the scans so far say."""
-    if kind not in ("scan", "opened"):
-        raise InvalidRequestError("kind must be scan or opened", field="kind")
+def record_scan(ledger: Ledger, batch_id: str, serial: str, *, place: str, client: str) -> ScanVerdict:
+    """Count one scan of a serial and return what the scans so far say."""
+    def command(uow: Any) -> None:
+        uow.add(Scan(batch_id=batch_id, serial=serial, kind="scan", place=place, client=client))
+    ledger.write(command)
+    return verdict(ledger, batch_id, serial)
+
+
+def mark_opened(ledger: Ledger, batch_id: str, serial: str, code: str, *, place: str, client: str) -> ScanVerdict:
+    """The consumer's "I opened it": recorded only with the code printed under this bottle's cap.
+
+    Raises:
+        InvalidRequestError (field `code`): no code typed, or not this bottle's code; nothing is written.
+    """
+    from .cap_codes import check_cap_code  # cap_codes reads serial ranges from here
+    if not code.strip():
+        raise InvalidRequestError("请输入瓶盖内的开盖码。Type the code printed under the cap.", field="code")
+    if not check_cap_code(ledger, batch_id, serial, code):
+        raise InvalidRequestError("开盖码不正确，未标记开启。The code does not match this bottle; nothing was marked.",
+                                  field="code")
 
     def command(uow: Any) -> None:
-        uow.add(Scan(batch_id=batch_id, serial=serial, kind=kind, place=place, client=client))
+        already = uow.connection.execute(text("SELECT 1 FROM scans WHERE batch_id = :b AND serial = :s "
+                                              "AND kind = 'opened'"), {"b": batch_id, "s": serial}).first()
+        if already is None:
+            uow.add(Scan(batch_id=batch_id, serial=serial, kind="opened", place=place, client=client))
     ledger.write(command)
     return verdict(ledger, batch_id, serial)
 
@@ -134,9 +183,11 @@ def verdict(ledger: Ledger, batch_id: str, serial: str) -> ScanVerdict:
         events = list(uow.connection.execute(_LOT_EVENTS, {"b": batch_id}))
         rows = [_ScanRow(int(r[0]), str(r[1]), _aware(r[2]), str(r[3]), str(r[4]))
                 for r in uow.connection.execute(_SCANS, {"b": batch_id, "s": serial})]
+        has_code = uow.connection.execute(_HAS_CODE, {"b": batch_id, "s": serial}).first() is not None
     known, sale = _issued(events, serial), _sale(events, serial)
+    devices, places = _spread(rows)
     out = ScanVerdict(serial=serial, known=known, scans=sum(1 for r in rows if r.kind == "scan"),
-                      places=len({r.place for r in rows}),
+                      devices=devices, places=places, has_code=has_code,
                       sold_at=sale[0] if sale else None, sold_by=sale[1] if sale else None)
     opened = next((r for r in rows if r.kind == "opened"), None)
     if opened is not None:
@@ -150,7 +201,7 @@ def verdict(ledger: Ledger, batch_id: str, serial: str) -> ScanVerdict:
         buyers = {r.client for r in rows if r.at >= sold}
         if len(buyers) > 1:  # the first phone after the sale is the buyer's
             out.flags.append("after_opened")
-    if out.scans > MAX_SCANS:
+    if out.devices > MAX_DEVICES:
         out.flags.append("too_many_scans")
     if out.places > MAX_PLACES:
         out.flags.append("too_many_places")
@@ -171,6 +222,7 @@ class Alert:
     places: int
     flags: list[str]
     last: datetime
+    devices: int = 0
 
 
 def alerts(ledger: Ledger, *, limit: int = 200) -> list[Alert]:
@@ -183,7 +235,7 @@ def alerts(ledger: Ledger, *, limit: int = 200) -> list[Alert]:
     for batch_id, serial, last in groups:
         v = verdict(ledger, str(batch_id), str(serial))
         if v.flags:
-            out.append(Alert(str(batch_id), str(serial), v.scans, v.places, v.flags, _aware(last)))
+            out.append(Alert(str(batch_id), str(serial), v.scans, v.places, v.flags, _aware(last), v.devices))
             if len(out) >= limit:
                 break
     return out

@@ -3,13 +3,20 @@
 SQLite: WAL, synchronous=FULL, foreign keys on, a busy timeout, and writers that begin with
 BEGIN IMMEDIATE (so a chain head read under the write lock is still the head at commit).
 PostgreSQL: fsync, synchronous_commit and full_page_writes must be on.
+
+Files: a SQLite database file is created by us, mode 0600, before SQLite opens it (an empty file
+is an empty database), in a folder made 0700 if it is missing; SQLite gives its `-wal` and
+`-shm` files the main file's mode, so no byte of the database is ever readable by others,
+whatever the umask.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import NullPool
 
 from farmtrace.core.errors import FarmtraceError
@@ -25,9 +32,26 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for `url` with the ledger's connection settings applied to every connection."""
+def create_private_file(path: Path) -> None:
+    """Make `path` (mode 0600) and its folder (0700) if they are missing, before anything writes to them."""
+    if not path.parent.is_dir():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:
+    """Create an engine for `url` with the ledger's connection settings applied to every connection.
+
+    `synchronous="NORMAL"` is for data that may lose its last commits on power loss (the shared
+    throttle counters), never for the ledger: `require_durable` refuses such an engine.
+    """
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private_file(Path(database).resolve())
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -35,7 +59,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
@@ -71,4 +95,4 @@ def require_durable(engine: Engine) -> None:
         raise DurabilityError(f"database is not durable: {wrong} (want {want})")
 
 
-__all__ = ["make_engine", "is_sqlite", "require_durable", "durability_report", "WRITE", "NullPool"]
+__all__ = ["make_engine", "create_private_file", "is_sqlite", "require_durable", "durability_report", "WRITE", "NullPool"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Index, LargeBinary, MetaData, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -35,6 +35,16 @@ class Org(SQLModel, table=True):
     uscc: str | None = Field(default=None, max_length=18, description="统一社会信用代码")
     county: str | None = Field(default=None, max_length=6)
     created_at: datetime = Field(default_factory=utcnow)
+    cma_number: str | None = Field(default=None, max_length=32,
+                                   description="a lab's 资质认定 (CMA) certificate number; labs without one test nothing")
+
+
+class OrgPrefix(SQLModel, table=True):
+    """A GS1 company prefix registered to an org (4-12 digits, GTIN-13 form): its `packed` GTINs lie under it."""
+
+    __tablename__ = "org_prefixes"
+    prefix: str = Field(primary_key=True, max_length=12)
+    org_id: str = Field(foreign_key="orgs.id", max_length=64, index=True)
 
 
 class User(SQLModel, table=True):
@@ -45,6 +55,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     role: str = Field(max_length=16, description="producer | regulator | admin")
     created_at: datetime = Field(default_factory=utcnow)
+    session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"},
+                                    description="part of every session id; bumped by logout and password change")
 
 
 class SigningKey(SQLModel, table=True):
@@ -192,6 +204,7 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    created_by: int | None = Field(default=None, foreign_key="users.id", description="who made it; NULL: the CLI")
 
 
 class GtinLot(SQLModel, table=True):
@@ -223,3 +236,37 @@ class Scan(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
     place: str = Field(max_length=32, description="coarse: a keyed hash of the client's network (/24 or /48)")
     client: str = Field(max_length=32, description="a keyed hash of the phone's anonymous cookie")
+
+
+class CapCode(SQLModel, table=True):
+    """The code printed under one bottle's cap: only its keyed hash (farmtrace.core.cap_codes). Not a ledger event."""
+
+    __tablename__ = "cap_codes"
+    batch_id: str = Field(primary_key=True, foreign_key="batches.id", max_length=64)
+    serial: str = Field(primary_key=True, max_length=20)
+    code_hash: str = Field(max_length=64, description="hex HMAC-SHA-256 of batch, serial and code")
+    issued_at: datetime = Field(default_factory=utcnow)
+
+
+class ThrottleCount(SQLModel, table=True):
+    """How many times `key` did something counted under `scope` in the fixed window from `window_start`
+    (epoch seconds): failed logins, failed tokens, appends. Shared by every worker; old rows are pruned."""
+
+    __tablename__ = "throttle_counts"
+    scope: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=64)
+    window_start: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    count: int = 0
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what to whom, outside the signed log (token minted for another org's user, token seen in a URL).
+    Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id", description="NULL: the system or the CLI")
+    action: str = Field(max_length=32)
+    subject: str = Field(max_length=200)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))

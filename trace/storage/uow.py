@@ -22,8 +22,8 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlmodel import Session
 
 from .engine import WRITE, is_sqlite
-from .models import (ApiToken, Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org, PersonalData,
-                     Recall, SigningKey, User)
+from .models import (ApiToken, Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org, OrgPrefix,
+                     PersonalData, Recall, SigningKey, User)
 
 
 # The append path's statements. An append runs them on every call, so they go straight to the
@@ -33,11 +33,14 @@ _FAST_SQL = {
     "key": "SELECT id, org_id, purpose, public_key, sealed_private FROM keys WHERE org_id = :org "
            "AND purpose = 'org' AND ended_seq IS NULL ORDER BY created_at DESC LIMIT 1",
     "batch": "SELECT id, org_id, family, product, lot, head, created_seq, event_count, quantity, unit, status, "
-             "transit_to FROM batches WHERE id = :id",
+             "transit_to, origin_org FROM batches WHERE id = :id",
     "log": "SELECT size, frontier FROM log_state WHERE id = 1",
     "set_head": "UPDATE batches SET head = :head, event_count = :n, org_id = :org, quantity = :q, status = :st, "
                 "transit_to = :to WHERE id = :id",
     "org_kind": "SELECT kind FROM orgs WHERE id = :id",
+    "org_lab": "SELECT kind, cma_number FROM orgs WHERE id = :id",
+    "org_prefixes": "SELECT prefix FROM org_prefixes WHERE org_id = :id",
+    "event_at": "SELECT at FROM events WHERE hash = :hash",
     "recalled": "SELECT recall FROM recalls WHERE batch_id = :id LIMIT 1",
     "set_log": "UPDATE log_state SET size = :size, frontier = :frontier WHERE id = 1",
     "event_id": "SELECT seq FROM events WHERE id = :id",
@@ -328,6 +331,20 @@ class UnitOfWork:
         row = self._fast("org_kind", {"id": org_id}).fetchone()
         return None if row is None else str(row[0])
 
+    def lab_record(self, org_id: str) -> tuple[str, str | None] | None:
+        """(kind, CMA number) of an org, or None when there is no such org."""
+        row = self._fast("org_lab", {"id": org_id}).fetchone()
+        return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
+
+    def company_prefixes(self, org_id: str) -> list[str]:
+        """The GS1 company prefixes registered to an org."""
+        return [str(r[0]) for r in self._fast("org_prefixes", {"id": org_id}).fetchall()]
+
+    def event_at(self, event_hash: str) -> str | None:
+        """The `at` of a stored event, as written in its body."""
+        row = self._fast("event_at", {"hash": event_hash}).fetchone()
+        return None if row is None else str(row[0])
+
     def recall_of(self, batch_id: str) -> str | None:
         """The hash of a recall covering the batch, or None."""
         row = self._fast("recalled", {"id": batch_id}).fetchone()
@@ -393,6 +410,10 @@ class UnitOfWork:
 
     def orgs(self) -> list[Org]:
         return list(self.session.scalars(select(Org).order_by(Org.id)))
+
+    def all_company_prefixes(self) -> list[OrgPrefix]:
+        """Every registered GS1 company prefix, by org then prefix."""
+        return list(self.session.scalars(select(OrgPrefix).order_by(OrgPrefix.org_id, OrgPrefix.prefix)))
 
     def user(self, username: str) -> User | None:
         return self.session.scalars(select(User).where(User.username == username)).first()

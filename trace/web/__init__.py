@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_app_context, request
+from flask.wrappers import Response
 from babel import Locale
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 from farmtrace.config import load_settings
+from farmtrace.core.accounts import SESSION_LIFETIME
 
 from .labels import field_label, step_label
 
@@ -28,11 +30,21 @@ def _locale() -> Locale:
     return _PARSED[asked or "zh_CN"]
 
 
+class SecureCookieResponse(Response):
+    """Every cookie is Secure when the base URL is https, also those set by extensions (Flask-Login's clearing)."""
+
+    def set_cookie(self, key: str, value: str = "", **kwargs: Any) -> None:
+        if has_app_context() and current_app.config.get("SESSION_COOKIE_SECURE"):
+            kwargs["secure"] = True
+        super().set_cookie(key, value, **kwargs)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `test_config` may pass settings overrides (database_url, instance, secret_key)."""
     from farmtrace.runtime import open_ledger
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static")
+    app.response_class = SecureCookieResponse
     overrides = dict(test_config or {})
     settings = load_settings(**{k: v for k, v in overrides.items() if k in
                                 ("instance", "database_url", "secret_key", "base_url", "log_origin",
@@ -42,6 +54,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                       BABEL_DEFAULT_LOCALE="zh_CN",
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+                      REMEMBER_COOKIE_SECURE=settings.base_url.startswith("https://"),
+                      PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
                       BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "trace" / "translations"))
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
     app.extensions["ledger"] = open_ledger(settings, migrate=bool(overrides.get("migrate", False)))
@@ -75,7 +89,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if response.mimetype == "text/html":
             response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if request.args.get("lang") in LOCALES:
-            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax")
+            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax",
+                                secure=app.config["SESSION_COOKIE_SECURE"])
+        if app.config["SESSION_COOKIE_SECURE"]:  # served over https: browsers must never fall back to http
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     @app.teardown_appcontext

@@ -24,7 +24,7 @@ from farmtrace.core.ledger import Ledger
 from farmtrace.storage.models import Batch
 
 from . import schemas as s
-from .auth import current_actor, refuse_token_in_url, require_role
+from .auth import charge_appends, current_actor, refuse_token_in_url, require_role
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log_bp = Blueprint("log", __name__, url_prefix="/log")
@@ -172,6 +172,7 @@ def append_event() -> tuple[dict[str, Any], int]:
     actor = current_actor()
     require_role(actor, "producer", "regulator")
     raw = json_body()
+    charge_appends(1)
     if is_signed_submission(raw):
         signed = s.parse(s.SignedSubmission, raw)
         result = ledger().append_signed(raw["body"], signed.signature, actor=actor)
@@ -190,6 +191,7 @@ def append_batch() -> tuple[dict[str, Any], int]:
     require_role(actor, "producer", "regulator")
     raw = json_body(limit=current_app.config["MAX_CONTENT_LENGTH"])  # up to 500 drafts
     s.parse_batch_append(raw)
+    charge_appends(len(raw["items"]), field="items")
     results = ledger().append_many(raw["items"], actor=actor)
     status = 201 if any(r.created for r in results) else 200
     return out(s.BatchAppendOut, {"items": [stored(r) for r in results]}), status
@@ -242,8 +244,24 @@ def recall(batch_id: str) -> tuple[dict[str, Any], int]:
     actor = current_actor()
     require_role(actor, "regulator")
     req = s.parse(s.RecallRequest, json_body())
+    charge_appends(1)
     event = lineage.recall(ledger(), batch_arg(batch_id), actor=actor, reason=req.reason, also=list(req.also))
     return out(s.StoredEventOut, stored(event)), 201
+
+
+@bp.post("/batches/<batch_id>/cap-codes")
+@op("Issue cap codes for the lot's commissioned serials that have none (its holder only; shown once)", auth=True,
+    ok={201: s.CapCodesOut}, errors=(403, 404, 409, 422))
+def cap_codes(batch_id: str) -> tuple[Response, int]:
+    """The clear codes are in this response only (Cache-Control: no-store); docs/consumer.md."""
+    from farmtrace.core.cap_codes import issue_cap_codes
+    issue = issue_cap_codes(ledger(), batch_arg(batch_id), actor=current_actor())
+    base = current_app.config["FARMTRACE"].base_url
+    body = out(s.CapCodesOut, {"batch": issue.batch, "remaining": issue.remaining, "codes": [
+        {"serial": c.serial, "code": c.code, "link": issue.link(c.serial, base)} for c in issue.codes]})
+    response = current_app.json.response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
 
 
 @bp.get("/openapi.json")

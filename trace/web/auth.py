@@ -1,32 +1,46 @@
-"""API authentication: `Authorization: Bearer <token>` only, and a per-client limit on failures.
+"""API authentication: `Authorization: Bearer <token>` only; limits every worker shares.
 
-A token in the URL is refused (it would land in logs and Referer headers). After
-FAILURE_LIMIT failed attempts within FAILURE_WINDOW seconds from one client address, every
-authenticated request from it gets 429 until the window has passed (in memory, per process:
-with many workers the limit is per worker, so at most workers x FAILURE_LIMIT guesses a minute).
+Rules (decisions in docs/api.md and docs/security.md):
+1. A valid token always authenticates: tokens carry 256 random bits, so no number of failures
+   from anyone makes guessing one feasible, and an attacker's failures never lock out its owner.
+2. Only failures are counted, per client address (IPv6: per /64), in the database
+   (core/throttle.py), so every gunicorn worker sees the same count. An address past
+   TOKEN_FAILURES gets 429 for *invalid* tokens until there is room again; its valid tokens still work.
+3. A token in the query string is refused; if it is a real token it is also revoked, because a
+   URL lands in access logs, proxies and Referer headers (the error message says so).
+4. Appends are capped per token: at most APPENDS_PER_MINUTE events a minute (a batch counts its
+   items), in the same shared counters; past it, 429 with Retry-After.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import deque
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from farmtrace.core.append import Actor
 from farmtrace.core.errors import AuthenticationError, PermissionDeniedError, TooManyAttemptsError
-from farmtrace.core.tokens import authenticate
+from farmtrace.core.ledger import Ledger
+from farmtrace.core.throttle import Throttle, Window, counter_key
+from farmtrace.core.tokens import identify, revoke_exposed
 
-FAILURE_LIMIT = 20
-FAILURE_WINDOW = 60.0
+TOKEN_FAILURES = Window(limit=20, seconds=60)  # failed token attempts per address
+FAILURE_LIMIT = TOKEN_FAILURES.limit
+APPENDS_PER_MINUTE = 600  # appended events per token per minute (a batch counts its items)
 TOKEN_QUERY_NAMES = ("access_token", "token", "api_token", "api_key", "bearer")
 
 
 class FailureCounter:
-    """Failed authentication attempts per client address within a sliding window."""
+    """Events per client within a sliding window, in this process's memory only.
 
-    def __init__(self, limit: int = FAILURE_LIMIT, window: float = FAILURE_WINDOW) -> None:
+    Not for authentication (that is shared through the database, see `throttle`); kept for
+    counts where a per-process budget is enough.
+    """
+
+    def __init__(self, limit: int = 20, window: float = 60.0) -> None:
         self.limit, self.window = limit, window
         self._seen: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -54,37 +68,90 @@ class FailureCounter:
                     del self._seen[quiet]
 
 
-def failures() -> FailureCounter:
-    return current_app.extensions.setdefault("auth_failures", FailureCounter())  # type: ignore[no-any-return]
+def ledger() -> Ledger:
+    return current_app.extensions["ledger"]  # type: ignore[no-any-return]
+
+
+def throttle() -> Throttle:
+    """The shared counters of this app's database (one Throttle per app)."""
+    found = current_app.extensions.get("throttle")
+    if found is None:
+        found = current_app.extensions.setdefault("throttle", Throttle(ledger().engine))
+    return found  # type: ignore[no-any-return]
+
+
+def client_address() -> str:
+    """The client's address as counted: IPv4 as is, IPv6 by its /64 (one subscriber's whole block)."""
+    raw = request.remote_addr or "?"
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _count_token_failure() -> None:
+    """Count a failed token for the client's address; 429 if the address is already past its limit."""
+    counters, key = throttle(), counter_key(client_address())
+    wait = counters.wait("token_fail", key, TOKEN_FAILURES)
+    if wait:
+        raise TooManyAttemptsError(f"too many failed authentication attempts from your address; invalid tokens "
+                                   f"are refused for {wait} more seconds (valid tokens still work)",
+                                   field="Authorization", retry_after=wait)
+    counters.add("token_fail", key, TOKEN_FAILURES)
 
 
 def refuse_token_in_url() -> None:
-    """Before every API request: a token in the query string is refused, not ignored."""
-    if any(name in request.args for name in TOKEN_QUERY_NAMES):
-        failures().fail(request.remote_addr or "?")
-        raise AuthenticationError("send the API token in the Authorization header (Bearer), never in the URL",
-                                  field="access_token")
+    """Before every API request: a token in the query string is refused, and revoked if it is real."""
+    names = [name for name in TOKEN_QUERY_NAMES if name in request.args]
+    if not names:
+        return
+    revoked = [info for name in names for value in request.args.getlist(name)
+               if (info := revoke_exposed(ledger(), value.strip(), where=f"the URL of {request.method} {request.path}"))]
+    if revoked:
+        raise AuthenticationError(
+            f"an API token ({', '.join(t.prefix + '…' for t in revoked)}) was sent in the URL, where logs keep it: "
+            "it has been revoked. Make a new token and send it only in the Authorization header (Bearer)",
+            field=names[0])
+    _count_token_failure()
+    raise AuthenticationError("send the API token in the Authorization header (Bearer), never in the URL",
+                              field="access_token")
 
 
 def current_actor() -> Actor:
-    """The actor the request's bearer token stands for; 401 without one, 429 after too many failures."""
-    client = request.remote_addr or "?"
-    counter = failures()
-    if counter.blocked(client):
-        raise TooManyAttemptsError(f"too many failed authentication attempts; try again in "
-                                   f"{int(counter.window)} seconds", field="Authorization")
+    """The actor the request's bearer token stands for; 401 without a valid one, 429 past the failure limit."""
     header = request.headers.get("Authorization")
     if header is None:
         raise AuthenticationError("this needs an API token: Authorization: Bearer <token>", field="Authorization")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        counter.fail(client)
+        _count_token_failure()
         raise AuthenticationError("the Authorization header must be 'Bearer <token>'", field="Authorization")
     try:
-        return authenticate(current_app.extensions["ledger"], token.strip())
+        found = identify(ledger(), token.strip())
     except AuthenticationError:
-        counter.fail(client)
+        _count_token_failure()
         raise
+    g.api_token_id = found.token_id
+    return found.actor
+
+
+def charge_appends(n: int, *, field: str | None = None) -> None:
+    """Count `n` events to append against the request's token; 429 (nothing counted) past APPENDS_PER_MINUTE."""
+    token_id = g.get("api_token_id")
+    if token_id is None:
+        return
+    window = Window(APPENDS_PER_MINUTE, 60)
+    key = counter_key("token", str(token_id))
+    if throttle().add("appends", key, window, n, limit=window.limit) is None:
+        wait = throttle().wait("appends", key, window, n)
+        raise TooManyAttemptsError(f"at most {window.limit} events a minute may be appended with one token "
+                                   f"(this request has {n}); try again in {wait} seconds", field=field,
+                                   retry_after=wait)
 
 
 def require_role(actor: Actor, *roles: str) -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from . import schemas as s
+from .errors import MAX_HEADER_LINE, MAX_HEADERS, MAX_REQUEST_TARGET
 
 REF = "#/components/schemas/{model}"
 PATH_PARAMS: dict[str, dict[str, Any]] = {
@@ -23,8 +24,15 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
 }
 ERROR_TEXT = {400: "Bad request", 401: "No valid API token", 403: "Not allowed for this token's org or role",
               404: "Not found", 405: "Method not allowed", 409: "Conflict (chain head moved, id taken)",
-              413: "Body too large", 422: "Invalid input (the error names the field)",
-              429: "Too many failed authentication attempts"}
+              413: "Body too large (over 2 MiB, the Content-Length or as read)",
+              414: f"Request target (path and query) over {MAX_REQUEST_TARGET:,} bytes",
+              422: "Invalid input (the error names the field)",
+              431: f"A header line over {MAX_HEADER_LINE:,} bytes (the error names the header), or all headers "
+                   f"over {MAX_HEADERS:,} bytes together",
+              429: "Too many failed authentication attempts from this address, or too many appends with this token "
+                   "(see Retry-After)"}
+
+SIZE_ERRORS = {413, 414, 431}  # any request may be too large (errors.RequestLimits, before any view)
 
 
 def _models(app: Flask) -> list[type[BaseModel]]:
@@ -117,7 +125,7 @@ def _operation(endpoint: str, arguments: Any, note: dict[str, Any]) -> dict[str,
     for status, model in sorted(note["ok"].items()):
         responses[str(status)] = {"description": "Created" if status == 201 else "OK",
                                   "content": {"application/json": {"schema": _schema(model)}}}
-    errors = set(note["errors"]) | ({401, 429} if note["auth"] else set())
+    errors = set(note["errors"]) | ({401, 429} if note["auth"] else set()) | SIZE_ERRORS
     if not note["text"]:
         errors |= {401}  # a token in the query string is refused on every /api/v1 operation
     for status in sorted(errors):

@@ -1,24 +1,39 @@
-"""Public pages: the home page and a batch's journey with its verification (no login)."""
+"""Public pages: the home page and a batch's journey with its verification (no login).
+
+A batch page shows its chain STEPS_PER_PAGE steps a page, oldest first (`?page=N`), as a chain is
+read from the step that started it; the verdict at the top is the whole chain's. The verified view
+is cached by the lot's page state (lineage heads, recall, day) in the consumer page's cache, the
+rendered page too for anonymous visitors, and revalidated by ETag: a visit verifies no signature
+until the chain changes (or the cache's 30 s expire). A page number that is not one of the
+chain's pages is a 404.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import qrcode
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user
 
 from farmtrace.core.certificate import certificate_for
 from farmtrace.core.consumer import gtin_of, page_state, public_token
 from farmtrace.core.exports.bundle import make_bundle
+from farmtrace.core.gs1 import digital_link_path
 from farmtrace.core.ledger import Ledger
 from farmtrace.core.verify import verify_batch
 
 from .consumer import pages
 
 bp = Blueprint("public", __name__)
+STEPS_PER_PAGE = 100  # a batch page shows its chain this many steps at a time, oldest first
+PAGE_NUMBER = re.compile(r"^[1-9][0-9]{0,6}$")
 
 
 def ledger() -> Ledger:
@@ -36,13 +51,29 @@ def index() -> Any:
     return render_template("public/index.html", batches=batches, orgs=orgs, size=size, checkpoint=latest)
 
 
-@bp.get("/batches/<batch_id>")
-def batch(batch_id: str) -> Any:
-    """One batch: product, holder, each step with date, place and whether it verifies, findings, recall."""
+@dataclass(frozen=True)
+class BatchView:
+    """What a batch page shows, every step verified: built once per batch state and cached (`pages()`)."""
+
+    batch: Any
+    checks: list[Any]
+    orgs: dict[str, Any]
+    findings: dict[str, list[Any]]
+    corrected: dict[str, Any]
+    recall: str | None
+    failed: int | None  # index of the first step that does not verify, if any
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-len(self.checks) // STEPS_PER_PAGE))
+
+
+def batch_view(batch_id: str) -> BatchView | None:
+    """Read and verify the whole chain of `batch_id` (every signature): what the cache saves."""
     with ledger().uow() as uow:
         row = uow.batch(batch_id)
         if row is None:
-            abort(404)
+            return None
         checks = verify_batch(uow, batch_id)
         orgs = {o.id: o for o in uow.orgs()}
         findings: dict[str, list[Any]] = {}
@@ -50,8 +81,43 @@ def batch(batch_id: str) -> Any:
             findings.setdefault(finding.event_hash, []).append(finding)
         recall = uow.recall_of(batch_id)
     corrected = {str(c.data.get("amends")): c for c in checks if c.type == "correct"}
-    return render_template("public/batch.html", batch=row, checks=checks, orgs=orgs, findings=findings,
-                           corrected=corrected, recall=recall, verified=all(c.ok for c in checks))
+    failed = next((i for i, c in enumerate(checks) if not c.ok), None)
+    return BatchView(row, checks, orgs, findings, corrected, recall, failed)
+
+
+@bp.get("/batches/<batch_id>")
+def batch(batch_id: str) -> Any:
+    """One batch: product, holder, each step with date, place and whether it verifies, findings, recall."""
+    state = page_state(ledger(), batch_id)
+    if state is None:
+        abort(404)
+    number = request.args.get("page", "1")
+    page = int(number) if PAGE_NUMBER.match(number) else 0
+    lang = str(get_locale() or "zh_CN")
+    key = ("batch-html", state, lang, str(page))
+    html = pages().get(key) if current_user.is_anonymous else None
+    if html is None:
+        view = pages().get(("batch-view", state))
+        if view is None:
+            view = batch_view(batch_id)
+            if view is None:
+                abort(404)
+            pages().put(("batch-view", state), view)
+        if not 1 <= page <= view.page_count:
+            abort(404, description=gettext("This batch's record has no page %(page)s: it has %(count)s.",
+                                           page=number[:12], count=view.page_count))
+        first = (page - 1) * STEPS_PER_PAGE
+        html = render_template("public/batch.html", view=view, batch=view.batch, orgs=view.orgs,
+                               checks=view.checks[first:first + STEPS_PER_PAGE], first=first, page=page,
+                               findings=view.findings, corrected=view.corrected, recall=view.recall,
+                               verified=view.failed is None, steps_per_page=STEPS_PER_PAGE)
+        if current_user.is_anonymous:
+            pages().put(key, html)
+    response = make_response(html)
+    response.set_etag(f"{state}-{lang}-{page}")
+    response.headers["Cache-Control"] = "no-cache"  # revalidate every time: a recall must show at once
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response.make_conditional(request)
 
 
 @bp.get("/batches/<batch_id>/bundle.json")
@@ -87,13 +153,17 @@ def public_path(batch_id: str) -> str:
     """What a lot's QR code encodes: its GS1 Digital Link if it was packed with a GTIN, else its /p/ token."""
     link = gtin_of(ledger(), batch_id)
     if link is not None:
-        return url_for("consumer.digital_link", gtin=link[0], lot=link[1])
+        return request.script_root + digital_link_path(link[0], link[1])  # lot percent-encoded (GS1 DL)
     return url_for("consumer.by_token", token=public_token(ledger(), batch_id))
 
 
+QUIET_ZONE = 4  # modules of white around the symbol (ISO/IEC 18004)
+
+
 def qr_data_uri(text: str) -> str:
-    """A QR code as a PNG data URI (served inline: no file, no external service)."""
-    image = qrcode.make(text, box_size=6, border=2)
+    """A QR code as a PNG data URI (served inline: no file, no external service), with the 4-module
+    quiet zone ISO/IEC 18004 requires (a narrower margin fails on cheap phone cameras)."""
+    image = qrcode.make(text, box_size=6, border=QUIET_ZONE)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -35,7 +35,10 @@ class EventDraft(Strict):
     data: dict[str, Any] = Field(default_factory=dict)
     id: Annotated[str, StringConstraints(min_length=1, max_length=36)] | None = Field(
         default=None, description="a UUID chosen by the submitter; resubmitting it is idempotent")
-    at: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    at: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = Field(
+        default=None, description="RFC 3339 with offset, when it happened: at most 10 minutes ahead of the server's "
+        "clock, not before 2000-01-01T00:00:00+08:00, not before the chain's previous event (else 422 invalid_time); "
+        "absent: the server's now")
     prev: Hex64 | None = None
     org: Ident | None = Field(default=None, description="if given, must be the token's org")
     v: Literal[1] | None = None
@@ -128,6 +131,18 @@ class StoredEventOut(BaseModel):
     key: str
     canonical: str = Field(description="the canonical JSON text exactly as hashed and signed")
     created: bool = Field(description="false when an idempotent resubmission returned the stored event")
+
+
+class CapCodeOut(BaseModel):
+    serial: str
+    code: str = Field(description="the code to print under this bottle's cap, XXXXX-XXXXX (Crockford base32)")
+    link: str = Field(description="the bottle's GS1 Digital Link (its QR code); empty before the lot is packed")
+
+
+class CapCodesOut(BaseModel):
+    batch: str
+    codes: list[CapCodeOut] = Field(description="shown this once: only keyed hashes are stored")
+    remaining: int = Field(description="serials still without a code (issue again for them)")
 
 
 class BatchAppendOut(BaseModel):

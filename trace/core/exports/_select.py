@@ -36,6 +36,9 @@ COUNTIES = COUNTY_NAMES
 def parse_time(value: str, name: str, *, end: bool = False) -> datetime:
     """A window bound: an RFC 3339 time with offset, or a date (a day in +08:00; as `end`, the day is included).
 
+    Any real date from 0001-01-01 to 9999-12-31 is a bound: the end of 9999-12-31 in +08:00 is written as
+    the same instant in UTC (9999-12-31T16:00Z), since the next day does not exist in Python.
+
     Raises:
         InvalidRequestError: neither form, or not a real date (field = `name`).
     """
@@ -44,7 +47,11 @@ def parse_time(value: str, name: str, *, end: bool = False) -> datetime:
         if DAY.match(text):
             day = date.fromisoformat(text)
             moment = datetime(day.year, day.month, day.day, tzinfo=CHINA)
-            return moment + timedelta(days=1) if end else moment
+            if not end:
+                return moment
+            if day == date.max:
+                return datetime(day.year, day.month, day.day, 16, tzinfo=timezone.utc)
+            return moment + timedelta(days=1)
         if TIME.match(text):
             return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -98,16 +105,27 @@ def window_events(uow: UnitOfWork, start: datetime, end: datetime, types: Iterab
     """Batch events whose `at` lies in [start, end), in log order.
 
     `at` keeps the submitter's offset, so the database narrows by date text (a day's margin either
-    side covers every offset) and the exact bound is checked on the parsed time.
+    side covers every offset; none past the first or last day Python knows) and the exact bound is
+    checked on the parsed time.
     """
-    low = (start - timedelta(days=1)).date().isoformat()
-    high = (end + timedelta(days=2)).date().isoformat()
-    in_days = (Event.at >= low, Event.at < high, Event.batch_id.is_not(None))  # type: ignore[union-attr]
-    stmt = select(Event).where(*in_days)  # type: ignore[arg-type]
+    stmt = select(Event).where(Event.batch_id.is_not(None))  # type: ignore[union-attr]
+    low, high = _day_text(start, -1), _day_text(end, 2)
+    if low is not None:
+        stmt = stmt.where(Event.at >= low)  # type: ignore[arg-type]
+    if high is not None:
+        stmt = stmt.where(Event.at < high)  # type: ignore[arg-type]
     if types is not None:
         stmt = stmt.where(Event.type.in_(list(types)))  # type: ignore[attr-defined]
     rows = uow.session.scalars(stmt.order_by(Event.seq))  # type: ignore[arg-type]
     return [e for e in rows if start <= event_time(e.at) < end]
+
+
+def _day_text(moment: datetime, days: int) -> str | None:
+    """The date `days` after `moment`'s own as text, or None past 0001-01-01 or 9999-12-31 (no bound)."""
+    try:
+        return (moment.date() + timedelta(days=days)).isoformat()
+    except OverflowError:
+        return None
 
 
 @dataclass
