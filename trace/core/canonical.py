@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -93,35 +94,33 @@ def refuse_unsafe_integer(value: Any) -> None:
                                 'write large numbers as decimal strings, e.g. "12345678901234567890"', field=where)
 
 
-def find_unsafe_integer(value: Any, path: str = "") -> str | None:
-    """Return the dotted path of the first integer outside +-(2^53 - 1) (or too long to convert), or None."""
-    if value is _TOO_LONG or (isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER):
+def _find(value: Any, is_bad: Callable[[Any], bool], path: str = "") -> str | None:
+    """The dotted path of the first value inside `value` (itself included) that `is_bad`, or None."""
+    if is_bad(value):
         return path or "$"
     if isinstance(value, dict):
         for key, item in value.items():
-            found = find_unsafe_integer(item, f"{path}.{key}" if path else str(key))
+            found = _find(item, is_bad, f"{path}.{key}" if path else str(key))
             if found:
                 return found
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            found = find_unsafe_integer(item, f"{path}[{i}]")
+            found = _find(item, is_bad, f"{path}[{i}]")
             if found:
                 return found
     return None
+
+
+def _unsafe_integer(value: Any) -> bool:
+    return value is _TOO_LONG or (isinstance(value, int) and not isinstance(value, bool)
+                                  and abs(value) > MAX_SAFE_INTEGER)
+
+
+def find_unsafe_integer(value: Any, path: str = "") -> str | None:
+    """Return the dotted path of the first integer outside +-(2^53 - 1) (or too long to convert), or None."""
+    return _find(value, _unsafe_integer, path)
 
 
 def find_float(value: Any, path: str = "") -> str | None:
     """Return the dotted path of the first floating-point number in `value`, or None."""
-    if isinstance(value, (float, Decimal)):
-        return path or "$"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = find_float(item, f"{path}.{key}" if path else str(key))
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = find_float(item, f"{path}[{i}]")
-            if found:
-                return found
-    return None
+    return _find(value, lambda item: isinstance(item, (float, Decimal)), path)
