@@ -194,7 +194,7 @@ def test_a_password_change_ends_every_other_session_and_keeps_this_one(app, clie
     assert log_in(app.test_client(), "rice", "new-secret-2026").status_code == 303
     admin = app.test_client()
     log_in(admin, "admin")
-    assert "password_changed" in admin.get("/account/audit").get_data(as_text=True)
+    assert "修改了密码" in admin.get("/account/audit").get_data(as_text=True)
 
 
 BAD_PASSWORD_CHANGES = {  # id: (form fields, field whose error shows, the message beside it)
@@ -318,7 +318,7 @@ def test_an_admin_minting_a_token_for_another_orgs_user_is_in_the_audit_trail(ap
     trail = client.get("/account/audit")
     text = trail.get_data(as_text=True)
     assert trail.status_code == 200 and trail.headers["Cache-Control"] == "no-store"
-    assert text.count("token_for_other_org") == 1 and "tea (yunding-tea)" in text and made.prefix in text
+    assert text.count("为其他机构的用户创建了 API 令牌") == 1 and "tea (yunding-tea)" in text and made.prefix in text
     producer = app.test_client()
     log_in(producer, "rice")
     assert producer.get("/account/audit").status_code == 403

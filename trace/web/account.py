@@ -298,4 +298,13 @@ def audit_trail() -> Any:
     """Admins only: the newest entries of the audit trail."""
     if not me().is_admin:
         raise PermissionDeniedError(_("Only an administrator may read the audit trail."), field="role")
-    return _private(render_template("account/audit.html", entries=audit.recent(ledger()), when=_when))
+    return _private(render_template("account/audit.html", entries=audit.recent(ledger()), when=_when,
+                                    action_label=lambda name: AUDIT_ACTIONS.get(name, name)))
+
+
+AUDIT_ACTIONS = {  # the audit trail's action codes in words
+    "password_changed": _l("Password changed"),
+    "token_for_other_org": _l("API token made for a user of another org"),
+    "token_for_other_user": _l("API token made for another user"),
+    "token_revoked_in_url": _l("API token revoked: it was seen in a URL"),
+}
