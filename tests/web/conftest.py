@@ -84,9 +84,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, demo_templates: DemoTempl
     return demo_templates.postgresql(request.getfixturevalue("postgres"))
 
 
-@pytest.fixture
-def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app({"database_url": db_url, "instance": str(tmp_path / "instance"), "secret_key": SECRET,
+def _serving(db_url: str, instance: Path) -> Iterator[Flask]:
+    """An app on the test database, closed (its engine and the shared counters' connections) afterwards."""
+    app = create_app({"database_url": db_url, "instance": str(instance), "secret_key": SECRET,
                       "log_origin": ORIGIN, "TESTING": True})
     yield app
     app.extensions["ledger"].engine.dispose()
@@ -95,14 +95,14 @@ def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
+    yield from _serving(db_url, tmp_path / "instance")
+
+
+@pytest.fixture
 def another_worker(db_url: str, tmp_path: Path) -> Iterator[Flask]:
     """A second app instance on the same database, as a second gunicorn worker would be."""
-    app = create_app({"database_url": db_url, "instance": str(tmp_path / "worker-2"), "secret_key": SECRET,
-                      "log_origin": ORIGIN, "TESTING": True})
-    yield app
-    app.extensions["ledger"].engine.dispose()
-    if "throttle" in app.extensions:
-        app.extensions["throttle"].close()
+    yield from _serving(db_url, tmp_path / "worker-2")
 
 
 @pytest.fixture

@@ -330,10 +330,7 @@ def test_the_holder_issues_cap_codes_once_from_the_command_line_as_a_formula_saf
     from tests.web.conftest import SECRET
     ledger = app.extensions["ledger"]
     distillery = Actor(org="pingchang-distillery")
-    ledger.append({"type": "create", "batch": "bottles-formula", "data": {
-        "product": "平昌 测试酒", "lot": "+L1", "family": "baijiu", "quantity": "3", "unit": "bottle"}}, actor=distillery)
-    ledger.append({"type": "commissioned", "batch": "bottles-formula", "data": {
-        "first_serial": "=1+X01", "last_serial": "=1+X03", "count": "3"}}, actor=distillery)
+    _bottles(ledger, distillery, "bottles-formula", "+L1", "=1+X01", "=1+X03", 3)
     env = {"FARMTRACE_INSTANCE": str(tmp_path / "instance"), "FARMTRACE_DATABASE_URL": db["url"],
            "FARMTRACE_SECRET_KEY": SECRET, "FARMTRACE_LOG_ORIGIN": "test.farmtrace/log"}
     out = tmp_path / "codes.csv"
@@ -516,10 +513,7 @@ def test_the_holder_issues_cap_codes_over_the_api_once(app, client, bearer) -> N
     from farmtrace.core.cap_codes import check_cap_code
     ledger = app.extensions["ledger"]
     distillery = Actor(org="pingchang-distillery")
-    ledger.append({"type": "create", "batch": "bottles-api", "data": {
-        "product": "平昌 测试酒", "lot": "API-1", "family": "baijiu", "quantity": "2", "unit": "bottle"}}, actor=distillery)
-    ledger.append({"type": "commissioned", "batch": "bottles-api", "data": {
-        "first_serial": "API01", "last_serial": "API02", "count": "2"}}, actor=distillery)
+    _bottles(ledger, distillery, "bottles-api", "API-1", "API01", "API02", 2)
     url = "/api/v1/batches/bottles-api/cap-codes"
     assert client.post(url).status_code == 401
     refused = client.post(url, headers=bearer("shop"))
@@ -532,3 +526,12 @@ def test_the_holder_issues_cap_codes_over_the_api_once(app, client, bearer) -> N
     again = client.post(url, headers=bearer("distillery"))
     assert again.status_code == 409 and "shown only once" in again.get_json()["error"]["message"]
     assert client.post("/api/v1/batches/no-such-lot/cap-codes", headers=bearer("distillery")).status_code == 404
+
+
+def _bottles(ledger, distiller, batch: str, lot: str, first: str, last: str, count: int) -> None:
+    """A new lot of `count` bottles with the serials first..last commissioned."""
+    ledger.append({"type": "create", "batch": batch, "data": {
+        "product": "平昌 测试酒", "lot": lot, "family": "baijiu", "quantity": str(count), "unit": "bottle"}},
+        actor=distiller)
+    ledger.append({"type": "commissioned", "batch": batch, "data": {
+        "first_serial": first, "last_serial": last, "count": str(count)}}, actor=distiller)

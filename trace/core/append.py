@@ -108,8 +108,8 @@ class AppendTx:
         self._by_hash: dict[str, str | None] = {}  # hash -> batch, for events written in this transaction
         self._bodies: dict[str, dict[str, Any]] = {}  # hash -> body, for events written in this transaction
         self._pending_of: dict[str, list[dict[str, Any]]] = {}  # batch -> bodies written in this transaction
-        self._org_kinds: dict[str, str | None] = {}
-        self._labs: dict[str, tuple[str, str | None] | None] = {}
+        self._orgs: dict[str, tuple[str, str | None] | None] = {}
+        self._ats: dict[str, str | None] = {}
         self._prefixes: dict[str, list[str]] = {}
         self._lineage: list[dict[str, Any]] = []
         self._recalls: dict[tuple[str, str], None] = {}
@@ -153,13 +153,15 @@ class AppendTx:
         """The `at` of an event stored before or in this transaction (None: no such event)."""
         if event_hash in self._bodies:
             return str(self._bodies[event_hash]["at"])
-        return self.uow.event_at(event_hash)
+        if event_hash not in self._ats:  # the default `at` and the time rule both ask for the chain head's
+            self._ats[event_hash] = self.uow.event_at(event_hash)
+        return self._ats[event_hash]
 
-    def lab_record(self, org: str) -> tuple[str, str | None] | None:
+    def org_record(self, org: str) -> tuple[str, str | None] | None:
         """(kind, CMA number) of an org, or None when there is no such org."""
-        if org not in self._labs:
-            self._labs[org] = self.uow.lab_record(org)
-        return self._labs[org]
+        if org not in self._orgs:
+            self._orgs[org] = self.uow.org_record(org)
+        return self._orgs[org]
 
     def company_prefixes(self, org: str) -> list[str]:
         """The GS1 company prefixes registered to an org."""
@@ -173,9 +175,8 @@ class AppendTx:
         return stored + self._pending_of.get(batch_id, [])
 
     def org_kind(self, org: str) -> str | None:
-        if org not in self._org_kinds:
-            self._org_kinds[org] = self.uow.org_kind(org)
-        return self._org_kinds[org]
+        record = self.org_record(org)
+        return None if record is None else record[0]
 
     def recall_of(self, batch_id: str) -> str | None:
         for (batch, recall) in self._recalls:

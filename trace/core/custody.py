@@ -108,7 +108,7 @@ def lab_problem(tx: AppendTx, lab: str, batch: BatchRow, *, sender: str) -> str 
     if lab == batch.origin_org:
         return (f"检测机构不能是该批次的原始生产者 ({batch.origin_org})。The lab cannot be the batch's origin "
                 f"producer ({batch.origin_org}).")
-    record = tx.lab_record(lab)
+    record = tx.org_record(lab)
     if record is None:
         return "没有这个机构。No such org."
     kind, cma = record

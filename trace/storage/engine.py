@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import NullPool
 
+from farmtrace.config import make_instance_folder
 from farmtrace.core.errors import FarmtraceError
 
 WRITE = "farmtrace_write"
@@ -34,8 +35,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 def create_private_file(path: Path) -> None:
     """Make `path` (mode 0600) and its folder (0700) if they are missing, before anything writes to them."""
-    if not path.parent.is_dir():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_instance_folder(path.parent)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:

@@ -37,8 +37,7 @@ _FAST_SQL = {
     "log": "SELECT size, frontier FROM log_state WHERE id = 1",
     "set_head": "UPDATE batches SET head = :head, event_count = :n, org_id = :org, quantity = :q, status = :st, "
                 "transit_to = :to WHERE id = :id",
-    "org_kind": "SELECT kind FROM orgs WHERE id = :id",
-    "org_lab": "SELECT kind, cma_number FROM orgs WHERE id = :id",
+    "org_record": "SELECT kind, cma_number FROM orgs WHERE id = :id",
     "org_prefixes": "SELECT prefix FROM org_prefixes WHERE org_id = :id",
     "event_at": "SELECT at FROM events WHERE hash = :hash",
     "recalled": "SELECT recall FROM recalls WHERE batch_id = :id LIMIT 1",
@@ -327,13 +326,9 @@ class UnitOfWork:
         self._fast("set_head", {"head": batch.head, "n": batch.event_count, "org": batch.org_id, "q": batch.quantity,
                                 "st": batch.status, "to": batch.transit_to, "id": batch.id})
 
-    def org_kind(self, org_id: str) -> str | None:
-        row = self._fast("org_kind", {"id": org_id}).fetchone()
-        return None if row is None else str(row[0])
-
-    def lab_record(self, org_id: str) -> tuple[str, str | None] | None:
+    def org_record(self, org_id: str) -> tuple[str, str | None] | None:
         """(kind, CMA number) of an org, or None when there is no such org."""
-        row = self._fast("org_lab", {"id": org_id}).fetchone()
+        row = self._fast("org_record", {"id": org_id}).fetchone()
         return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
 
     def company_prefixes(self, org_id: str) -> list[str]:

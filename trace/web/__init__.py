@@ -89,8 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if response.mimetype == "text/html":
             response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if request.args.get("lang") in LOCALES:
-            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax",
-                                secure=app.config["SESSION_COOKIE_SECURE"])
+            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax")
         if app.config["SESSION_COOKIE_SECURE"]:  # served over https: browsers must never fall back to http
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

@@ -132,7 +132,7 @@ def _with_device_cookie(response: Any, username: str) -> Any:
     known[username] = secrets.token_urlsafe(16)
     kept = dict(list(known.items())[-DEVICE_COOKIE_ACCOUNTS:])
     response.set_cookie(DEVICE_COOKIE, _devices().dumps(kept), max_age=DEVICE_COOKIE_DAYS * 86400, path="/login",
-                        httponly=True, samesite="Strict", secure=current_app.config["SESSION_COOKIE_SECURE"])
+                        httponly=True, samesite="Strict")  # Secure over https: SecureCookieResponse
     return response
 
 
