@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from farmtrace.core.append import Actor, StoredEvent
-from farmtrace.core.ledger import Ledger
+from farmtrace.services.append import Actor, StoredEvent
+from farmtrace.services.ledger import Ledger
 from farmtrace.storage.engine import make_engine
 from farmtrace.storage.migrate import upgrade
 from tests.pgserver import PostgresUnavailable, ThrowawayPostgres

@@ -14,14 +14,14 @@ from typing import Any
 import click
 
 from farmtrace.config import load_settings
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import FarmtraceError
-from farmtrace.core.ledger import Ledger
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import FarmtraceError
+from farmtrace.services.ledger import Ledger
 
 
 def _ledger(migrate: bool = False) -> Ledger:
     """Open the configured ledger; its connections are closed when the command ends."""
-    from farmtrace.runtime import open_ledger
+    from farmtrace.services.runtime import open_ledger
     ledger = open_ledger(load_settings(), migrate=migrate)
     click.get_current_context().call_on_close(ledger.engine.dispose)
     return ledger
@@ -59,7 +59,7 @@ def init(demo: bool) -> None:
                        f"admin; password {DEMO_PASSWORD}); bottle cap codes in {_demo_codes()}")
         else:
             click.echo("database not empty: demo data not loaded")
-    from farmtrace.core.log import make_checkpoint
+    from farmtrace.services.log import make_checkpoint
     make_checkpoint(ledger)
 
 
@@ -100,7 +100,7 @@ def demo(scale: int | None, seed: int) -> None:
         click.echo(f"  … {size:,} events ({rate:,.0f}/s)", err=True)
     size = grow(ledger, scale, seed=seed, progress=progress)
     elapsed = time.perf_counter() - start
-    from farmtrace.core.log import make_checkpoint
+    from farmtrace.services.log import make_checkpoint
     make_checkpoint(ledger, force=True)
     click.echo(f"log holds {size:,} events; wrote {size - before:,} in {elapsed:.1f} s "
                f"({(size - before) / max(elapsed, 1e-9):,.0f} events/s)")
@@ -181,7 +181,7 @@ def user_create(username: str, org_id: str, role: str, password: str) -> None:
 @click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
 def user_password(username: str, password: str) -> None:
     """Set a user's password (8-128 characters); every session of that user ends."""
-    from farmtrace.core.accounts import set_password
+    from farmtrace.services.accounts import set_password
     set_password(_ledger(), username, password)
     click.echo(f"password of {username} changed; their sessions have ended")
 
@@ -219,7 +219,7 @@ def token() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), default=None, help="Expire after this many days (default: never).")
 def token_create(username: str, days: int | None) -> None:
     """Make an API token for USERNAME and print it once (it is stored only as a hash)."""
-    from farmtrace.core.tokens import create_token
+    from farmtrace.services.tokens import create_token
     made = create_token(_ledger(), username, days=days)
     until = made.expires_at.isoformat(timespec="seconds") if made.expires_at else "until revoked"
     click.echo(f"token {made.id} for {username} ({until}); shown once, keep it secret:", err=True)
@@ -230,7 +230,7 @@ def token_create(username: str, days: int | None) -> None:
 @click.argument("token_id", type=click.IntRange(1, None))
 def token_revoke(token_id: int) -> None:
     """Revoke an API token by its id; requests with it are refused from now on."""
-    from farmtrace.core.tokens import revoke_token
+    from farmtrace.services.tokens import revoke_token
     info = revoke_token(_ledger(), token_id)
     click.echo(f"token {info.id} ({info.prefix}…, user {info.username}) revoked")
 
@@ -238,7 +238,7 @@ def token_revoke(token_id: int) -> None:
 @token.command("list")
 def token_list() -> None:
     """List API tokens (id, prefix, user, org, role, state); never the tokens themselves."""
-    from farmtrace.core.tokens import list_tokens
+    from farmtrace.services.tokens import list_tokens
     for t in list_tokens(_ledger()):
         state = "revoked" if t.revoked_at else (f"expires {t.expires_at:%Y-%m-%d}" if t.expires_at else "active")
         click.echo(f"{t.id}\t{t.prefix}…\t{t.username}\t{t.org}\t{t.role}\t{state}")
@@ -258,7 +258,7 @@ def event_add(file: Any, org_id: str) -> None:
     The file holds either a draft to sign with the org's custodial key, or a pre-signed
     {"body": {...}, "signature": "base64"}.
     """
-    from farmtrace.core.canonical import parse_json
+    from farmtrace.ledger.canonical import parse_json
     raw = file.read()
     ledger = _ledger()
     obj = parse_json(raw)
@@ -275,7 +275,7 @@ def event_add(file: Any, org_id: str) -> None:
 @click.option("--workers", type=click.IntRange(0, 64), default=None, help="Processes for signature checks.")
 def verify(as_json: bool, workers: int | None) -> None:
     """Verify every event, chain, Merkle node and checkpoint; exit 0 only if all hold."""
-    from farmtrace.core.verify import iter_failures, verify_log
+    from farmtrace.services.verify import iter_failures, verify_log
     ledger = _ledger()
 
     def progress(done: int, total: int) -> None:
@@ -299,7 +299,7 @@ def verify(as_json: bool, workers: int | None) -> None:
 @main.command()
 def checkpoint() -> None:
     """Sign a checkpoint of the log at its current size."""
-    from farmtrace.core.log import make_checkpoint
+    from farmtrace.services.log import make_checkpoint
     cp = make_checkpoint(_ledger(), force=True)
     click.echo(cp.note if cp else "the log is empty")
 
@@ -312,7 +312,7 @@ def log() -> None:
 @log.command("key")
 def log_key() -> None:
     """Print the log's verifier key (signed-note form name+hash+base64)."""
-    from farmtrace.core.log import log_verifier_key
+    from farmtrace.services.log import log_verifier_key
     click.echo(log_verifier_key(_ledger()))
 
 
@@ -321,8 +321,8 @@ def log_key() -> None:
 @click.option("--size", type=click.IntRange(1), default=None, help="Tree size (default: the latest checkpoint).")
 def log_inclusion(event_hash: str, size: int | None) -> None:
     """Print an inclusion proof for EVENT_HASH as JSON."""
-    from farmtrace.core import merkle
-    from farmtrace.core.log import inclusion_proof
+    from farmtrace.ledger import merkle
+    from farmtrace.services.log import inclusion_proof
     proof = inclusion_proof(_ledger(), event_hash, size)
     click.echo(json.dumps({"index": proof.index, "size": proof.size, "root": merkle.b64(proof.root),
                            "proof": [h.hex() for h in proof.proof]}))
@@ -333,7 +333,7 @@ def log_inclusion(event_hash: str, size: int | None) -> None:
 @click.argument("second", type=click.IntRange(0))
 def log_consistency(first: int, second: int) -> None:
     """Print a consistency proof between tree sizes FIRST and SECOND as JSON."""
-    from farmtrace.core.log import consistency_proof
+    from farmtrace.services.log import consistency_proof
     proof = consistency_proof(_ledger(), first, second)
     click.echo(json.dumps({"from": first, "to": second, "proof": [h.hex() for h in proof]}))
 
@@ -349,7 +349,7 @@ def export() -> None:
               help="Write the bundle here.")
 def export_bundle(batch_id: str, out: Any) -> None:
     """Write BATCH_ID's whole lineage as a bundle that scripts/verify-offline checks with no server."""
-    from farmtrace.core.exports.bundle import make_bundle
+    from farmtrace.services.exports.bundle import make_bundle
     doc = make_bundle(_ledger(), batch_id)
     out.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
 
@@ -373,8 +373,8 @@ def _bad_arguments(message: str) -> None:
 
 
 def _window(start: str | None, end: str | None) -> Any:
-    from farmtrace.core.errors import InvalidRequestError
-    from farmtrace.core.exports._select import parse_window
+    from farmtrace.ledger.errors import InvalidRequestError
+    from farmtrace.services.exports._select import parse_window
     try:
         return parse_window(start, end)
     except InvalidRequestError as err:
@@ -390,7 +390,7 @@ def _window(start: str | None, end: str | None) -> Any:
 def export_epcis(batch_id: str | None, start: str | None, end: str | None, product: str | None,
                  out: Path | None) -> None:
     """Write a GS1 EPCIS 2.0 JSON-LD document: --batch ID, or --from DATE --to DATE [--product P] (docs/exports.md)."""
-    from farmtrace.core.exports.epcis import epcis_document
+    from farmtrace.services.exports.epcis import epcis_document
     if batch_id and (start or end or product):
         _bad_arguments("give either --batch or --from/--to [--product], not both")
     if not batch_id and not (start or end):
@@ -417,7 +417,7 @@ def export_epcis(batch_id: str | None, start: str | None, end: str | None, produ
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Write the sheet here.")
 def export_fsma204(start: str, end: str, product: str | None, fmt: str | None, lang: str, out: Path) -> None:
     """Write the FSMA 204 electronic sortable spreadsheet (one row per critical tracking event)."""
-    from farmtrace.core.exports import fsma204
+    from farmtrace.services.exports import fsma204
     low, high = _window(start, end)
     fmt = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv")
     rows = fsma204.rows(_ledger(), low, high, product)
@@ -440,7 +440,7 @@ def codes() -> None:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Header language.")
 def codes_issue(batch_id: str, out: Path, lang: str) -> None:
     """Issue a cap code for every commissioned serial of BATCH_ID that has none; shown this once, in --out."""
-    from farmtrace.core.cap_codes import issue_cap_codes, save_private, to_csv
+    from farmtrace.services.cap_codes import issue_cap_codes, save_private, to_csv
     if out.exists():
         _bad_arguments(f"{out} exists: choose another file (codes already written are never overwritten)")
     issue = issue_cap_codes(_ledger(), batch_id)
@@ -461,7 +461,7 @@ def codes_issue(batch_id: str, out: Path, lang: str) -> None:
               help="Run the SQLite append benchmarks (raw commit and canonicalisation baselines).")
 def bench(events: int, out: Path | None, database_url: str | None, appends: bool) -> None:
     """Measure appends, demo generation, traces, verification and proofs, each beside a baseline."""
-    from farmtrace.core.bench import run_bench
+    from farmtrace.bench.runner import run_bench
     figures = run_bench(events=events, echo=click.echo, database_url=database_url, appends=appends)
     if out:
         out.write_text(json.dumps(figures, indent=2))

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from farmtrace.core.append import Actor, AppendTx, StoredEvent, append_custodial
-from farmtrace.core.ledger import Ledger
+from farmtrace.services.append import Actor, AppendTx, StoredEvent, append_custodial
+from farmtrace.services.ledger import Ledger
 
 DEMO_PASSWORD = "bazhong-demo-2026"
 CHINA = timezone(timedelta(hours=8))
@@ -326,7 +326,7 @@ def record_trust(ledger: Ledger) -> None:
 def load_demo(ledger: Ledger, *, cap_codes: Path | None = None, base_url: str = "") -> bool:
     """Write the demo data set into an empty ledger; return False (writing nothing) otherwise.
 
-    The bottles get cap codes (farmtrace.core.cap_codes); their clear codes are written to
+    The bottles get cap codes (farmtrace.services.cap_codes); their clear codes are written to
     `cap_codes` (the CLI: <instance>/demo-cap-codes.csv, mode 0600), so a person trying the demo
     can mark a bottle opened. Without `cap_codes` they are issued and not kept anywhere."""
     with ledger.uow() as uow:
@@ -338,13 +338,13 @@ def load_demo(ledger: Ledger, *, cap_codes: Path | None = None, base_url: str = 
     for chain in CHAINS:
         for n in range(2):
             _write_chain(ledger, chain, n, rng, start + timedelta(days=n * 7))
-    from farmtrace.core.lineage import recall
+    from farmtrace.services.lineage import recall
     recall(ledger, "paddy-nj-1-0", actor=Actor(org=SAMR), reason="抽检复核：镉含量存疑，召回该批稻谷及其加工产品 (GB 2762-2022)")
-    from farmtrace.core.cap_codes import issue_cap_codes, save_private, to_csv
+    from farmtrace.services.cap_codes import issue_cap_codes, save_private, to_csv
     issued = [issue_cap_codes(ledger, f"bottles-pc-{n}") for n in range(2)]
     if cap_codes is not None:
         save_private(cap_codes, to_csv(issued, base_url=base_url), replace=True)
-    from farmtrace.core.log import make_checkpoint
+    from farmtrace.services.log import make_checkpoint
     make_checkpoint(ledger)  # publish the whole demo: every entry is covered by a signed checkpoint
     return True
 

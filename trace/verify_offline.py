@@ -1,6 +1,6 @@
 """The offline verifier: `python -m farmtrace.verify_offline BUNDLE.json [--lang zh_CN|en] [--log-key VKEY] [--json]`.
 
-Uses only farmtrace.core.bundle (no database, no server). Exit status: 0 when everything in the
+Uses only farmtrace.ledger.bundle (no database, no server). Exit status: 0 when everything in the
 bundle verifies, 1 when something does not, 2 for a bad argument or an unreadable file.
 """
 
@@ -12,9 +12,9 @@ import json
 import sys
 from typing import NoReturn
 
-from farmtrace.core.bundle import render, verify_bundle
-from farmtrace.core.checkpoint import parse_verifier_key
-from farmtrace.core.errors import CheckpointError
+from farmtrace.ledger.bundle import render, verify_bundle
+from farmtrace.ledger.checkpoint import parse_verifier_key
+from farmtrace.ledger.errors import CheckpointError
 
 USAGE = "verify-offline BUNDLE.json [--lang zh_CN|en] [--log-key VKEY] [--json]"
 

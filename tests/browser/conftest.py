@@ -26,7 +26,7 @@ import pytest
 from flask import Flask, Response, abort
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from farmtrace.core.ledger import Ledger
+from farmtrace.services.ledger import Ledger
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -60,7 +60,7 @@ def _add_test_pages(app: Flask) -> None:
     from the query string (HTML-escaped), plus {{log_key}}, the log's verifier key."""
     from flask import request
 
-    from farmtrace.core.log import log_verifier_key
+    from farmtrace.services.log import log_verifier_key
 
     def page(name: str) -> Response:
         path = PAGES / f"{name}.html"

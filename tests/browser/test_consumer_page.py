@@ -12,8 +12,8 @@ import json
 import sqlite3
 from typing import Any
 
-from farmtrace.core.canonical import canonicalize
-from farmtrace.core.exports.bundle import make_bundle
+from farmtrace.ledger.canonical import canonicalize
+from farmtrace.services.exports.bundle import make_bundle
 from farmtrace.demo import GTINS
 
 from .conftest import LiveServer, Phone, assert_local_only

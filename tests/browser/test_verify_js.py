@@ -1,4 +1,4 @@
-"""verify.js (the in-browser bundle verifier) agrees with farmtrace.core.bundle.verify_bundle, and
+"""verify.js (the in-browser bundle verifier) agrees with farmtrace.ledger.bundle.verify_bundle, and
 consumer.js shows its verdict on the page, without a request leaving 127.0.0.1."""
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from farmtrace.core.bundle import MESSAGES, verify_bundle
-from farmtrace.core.canonical import canonicalize
-from farmtrace.core.checkpoint import verifier_key
-from farmtrace.core.errors import InvalidEventError
-from farmtrace.core.events import EVENT_TYPES, EventBody
-from farmtrace.core.exports.bundle import make_bundle
-from farmtrace.core.families import load_all
-from farmtrace.core.log import log_verifier_key
+from farmtrace.ledger.bundle import MESSAGES, verify_bundle
+from farmtrace.ledger.canonical import canonicalize
+from farmtrace.ledger.checkpoint import verifier_key
+from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.ledger.events import EVENT_TYPES, EventBody
+from farmtrace.services.exports.bundle import make_bundle
+from farmtrace.rules.families import load_all
+from farmtrace.services.log import log_verifier_key
 
 from .conftest import LiveServer, Phone, assert_local_only
 
@@ -86,7 +86,7 @@ def planted_key_entry(doc: Doc) -> None:
     token could append one before): reported as an invalid key entry, and the key stays valid."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from farmtrace.core.signing import sign_event_hash
+    from farmtrace.ledger.signing import sign_event_hash
     victim = json.loads(_subject_events(doc)[0]["canonical"])
     body = EventBody.from_obj({"v": 1, "type": "key_revoked", "org": victim["org"], "key": victim["key"],
                                "id": "00000000-0000-4000-8000-000000000001", "at": "2026-01-01T00:00:00+08:00",

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from farmtrace.core import merkle
-from farmtrace.core.bundle import (FORMAT, MESSAGES, BundleReport, bundle_entry, new_bundle, render,
+from farmtrace.ledger import merkle
+from farmtrace.ledger.bundle import (FORMAT, MESSAGES, BundleReport, bundle_entry, new_bundle, render,
                                    verify_bundle)
-from farmtrace.core.canonical import canonicalize, sha256_hex
-from farmtrace.core.checkpoint import Checkpoint, verifier_key
-from farmtrace.core.events import EventBody
-from farmtrace.core.signing import b64, key_id, public_bytes, sign_event_hash
+from farmtrace.ledger.canonical import canonicalize, sha256_hex
+from farmtrace.ledger.checkpoint import Checkpoint, verifier_key
+from farmtrace.ledger.events import EventBody
+from farmtrace.ledger.signing import b64, key_id, public_bytes, sign_event_hash
 
 ORIGIN = "test.farmtrace/log"
 _ids = itertools.count(1)
@@ -405,7 +405,7 @@ def test_every_field_of_every_entry_with_a_wrong_type_is_named_not_a_crash(log: 
 
 
 def test_the_verifier_imports_no_database_or_web_code() -> None:
-    code = ("import sys, farmtrace.core.bundle; bad = [m for m in sys.modules if m.split('.')[0] in "
+    code = ("import sys, farmtrace.ledger.bundle; bad = [m for m in sys.modules if m.split('.')[0] in "
             "('sqlalchemy', 'sqlmodel', 'flask', 'psycopg') or m.startswith('farmtrace.storage')]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import rfc8785
 
-from farmtrace.core.canonical import MAX_SAFE_INTEGER, canonicalize, find_float, parse_json
-from farmtrace.core.events import EventBody
-from farmtrace.core.errors import InvalidEventError
+from farmtrace.ledger.canonical import MAX_SAFE_INTEGER, canonicalize, find_float, parse_json
+from farmtrace.ledger.events import EventBody
+from farmtrace.ledger.errors import InvalidEventError
 
 JCS_CASES = ["arrays", "french", "structures", "unicode", "values", "weird"]
 

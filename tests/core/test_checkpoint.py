@@ -9,9 +9,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from farmtrace.core.checkpoint import (Checkpoint, add_signature, key_hash, open_note, parse_verifier_key, sign_note,
+from farmtrace.ledger.checkpoint import (Checkpoint, add_signature, key_hash, open_note, parse_verifier_key, sign_note,
                                        verifier_key)
-from farmtrace.core.errors import CheckpointError
+from farmtrace.ledger.errors import CheckpointError
 
 ORIGIN = "farmtrace.bazhong.local/log"
 ROOT = hashlib.sha256(b"a root").digest()

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from jsonschema import Draft7Validator, FormatChecker
 from openpyxl import load_workbook
 
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import InvalidRequestError, NotFoundError
-from farmtrace.core.exports import fsma204
-from farmtrace.core.exports._select import parse_window
-from farmtrace.core.exports.epcis import GS1_CONTEXT, epcis_document
-from farmtrace.core.ledger import Ledger
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import InvalidRequestError, NotFoundError
+from farmtrace.services.exports import fsma204
+from farmtrace.services.exports._select import parse_window
+from farmtrace.services.exports.epcis import GS1_CONTEXT, epcis_document
+from farmtrace.services.ledger import Ledger
 from farmtrace.demo import GTINS, load_demo
 from farmtrace.storage.engine import make_engine
 from farmtrace.storage.migrate import upgrade

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from farmtrace.core import events
-from farmtrace.core.errors import InvalidEventError
-from farmtrace.core.families import BatchState, Proposal, rules_for
-from farmtrace.core.families import pork
+from farmtrace.ledger import events
+from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.rules.families import BatchState, Proposal, rules_for
+from farmtrace.rules.families import pork
 
 CST = timezone(timedelta(hours=8))
 H = "ab" * 32  # any event hash

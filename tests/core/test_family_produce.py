@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from farmtrace.core.errors import InvalidEventError
-from farmtrace.core.events import EVENT_TYPES, EventBody
-from farmtrace.core.families import BatchState, Proposal, rules_for, threshold_for
-from farmtrace.core.families import produce
-from farmtrace.core.families.produce import judge_test
+from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.ledger.events import EVENT_TYPES, EventBody
+from farmtrace.rules.families import BatchState, Proposal, rules_for, threshold_for
+from farmtrace.rules.families import produce
+from farmtrace.rules.families.produce import judge_test
 
 CHINA = timezone(timedelta(hours=8))
 HASH = "a" * 64

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from farmtrace.core.errors import InvalidEventError
-from farmtrace.core.events import EVENT_TYPES, EventBody
-from farmtrace.core.families import BatchState, Proposal, rules_for
-from farmtrace.core.families import water
-from farmtrace.core.families.water import judge_test
+from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.ledger.events import EVENT_TYPES, EventBody
+from farmtrace.rules.families import BatchState, Proposal, rules_for
+from farmtrace.rules.families import water
+from farmtrace.rules.families.water import judge_test
 
 HASH = "b" * 64
 

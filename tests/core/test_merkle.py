@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from farmtrace.core import merkle
-from farmtrace.core.errors import ProofError
+from farmtrace.ledger import merkle
+from farmtrace.ledger.errors import ProofError
 
 T = TypeVar("T")
 Node = tuple[int, int]

@@ -4,12 +4,12 @@ from typing import Any
 
 import pytest
 
-from farmtrace.core.append import Actor
-from farmtrace.core.canonical import sha256_hex
-from farmtrace.core.errors import ChainConflictError, CustodyError, InvalidEventError, NotFoundError
-from farmtrace.core.events import EventBody
-from farmtrace.core.signing import unb64, verify_event_signature
-from farmtrace.core.verify import verify_log
+from farmtrace.services.append import Actor
+from farmtrace.ledger.canonical import sha256_hex
+from farmtrace.ledger.errors import ChainConflictError, CustodyError, InvalidEventError, NotFoundError
+from farmtrace.ledger.events import EventBody
+from farmtrace.ledger.signing import unb64, verify_event_signature
+from farmtrace.services.verify import verify_log
 
 
 def test_an_appended_event_is_canonical_hashed_signed_and_chained(ledger, make_org, make_batch) -> None:

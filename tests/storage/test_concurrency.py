@@ -4,10 +4,10 @@ import multiprocessing
 import threading
 from collections import Counter
 
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import ChainConflictError
-from farmtrace.core.ledger import Ledger
-from farmtrace.core.verify import verify_log
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import ChainConflictError
+from farmtrace.services.ledger import Ledger
+from farmtrace.services.verify import verify_log
 from farmtrace.storage.engine import make_engine
 
 ROUNDS = 12

@@ -4,10 +4,10 @@ import random
 
 import pytest
 
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import CustodyError, InvalidEventError
-from farmtrace.core.lineage import recall, trace, transform
-from farmtrace.core.verify import verify_log
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import CustodyError, InvalidEventError
+from farmtrace.services.lineage import recall, trace, transform
+from farmtrace.services.verify import verify_log
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""When an event may say it happened (farmtrace.core.event_times), on every append path and both databases.
+"""When an event may say it happened (farmtrace.services.event_times), on every append path and both databases.
 
 Issue 11, "Event times": `at` values in 1970 and 9999, and in any order on one chain, were accepted.
 """
@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from farmtrace.core import keys as core_keys
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import EventTimeError, InvalidEventError
-from farmtrace.core.event_times import EARLIEST_AT, MAX_CLOCK_SKEW, time_problem
-from farmtrace.core.events import EventBody, new_event_id
-from farmtrace.core.signing import sign_event_hash
+from farmtrace.services import keys as core_keys
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import EventTimeError, InvalidEventError
+from farmtrace.services.event_times import EARLIEST_AT, MAX_CLOCK_SKEW, time_problem
+from farmtrace.ledger.events import EventBody, new_event_id
+from farmtrace.ledger.signing import sign_event_hash
 
 HEAD_AT = "2026-03-02T08:00:00+08:00"  # the chain head's time in the cases below (2026-03-02T00:00:00Z)
 

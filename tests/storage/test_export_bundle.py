@@ -14,15 +14,15 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from farmtrace.cli import main
-from farmtrace.core.append import Actor, AppendTx, StoredEvent, now_rfc3339
-from farmtrace.core.bundle import MESSAGES, BundleReport, verify_bundle
-from farmtrace.core.checkpoint import Checkpoint
-from farmtrace.core.errors import KeyStateError, NotFoundError
-from farmtrace.core.events import EventBody, new_event_id
-from farmtrace.core.exports.bundle import make_bundle
-from farmtrace.core.ledger import Ledger
-from farmtrace.core.log import log_verifier_key, make_checkpoint
-from farmtrace.core.signing import sign_event_hash
+from farmtrace.services.append import Actor, AppendTx, StoredEvent, now_rfc3339
+from farmtrace.ledger.bundle import MESSAGES, BundleReport, verify_bundle
+from farmtrace.ledger.checkpoint import Checkpoint
+from farmtrace.ledger.errors import KeyStateError, NotFoundError
+from farmtrace.ledger.events import EventBody, new_event_id
+from farmtrace.services.exports.bundle import make_bundle
+from farmtrace.services.ledger import Ledger
+from farmtrace.services.log import log_verifier_key, make_checkpoint
+from farmtrace.ledger.signing import sign_event_hash
 
 VERIFY_OFFLINE = Path(__file__).resolve().parents[2] / "scripts" / "verify-offline"
 C4_SEED = 20260315
@@ -214,10 +214,10 @@ def test_any_flipped_byte_is_refused_and_named_or_changes_nothing(ledger: Ledger
 
 
 def test_a_bundle_carries_the_whole_lineage_back_to_the_farms(ledger, make_org, make_batch) -> None:
-    from farmtrace.core.append import Actor
-    from farmtrace.core.bundle import verify_bundle
-    from farmtrace.core.exports.bundle import make_bundle
-    from farmtrace.core.lineage import transform
+    from farmtrace.services.append import Actor
+    from farmtrace.ledger.bundle import verify_bundle
+    from farmtrace.services.exports.bundle import make_bundle
+    from farmtrace.services.lineage import transform
     farm = make_org()
     a, b = make_batch(farm, quantity="10", unit="KGM"), make_batch(farm, quantity="20", unit="KGM")
     transform(ledger, [{"batch": a, "quantity": "10"}, {"batch": b, "quantity": "20"}],

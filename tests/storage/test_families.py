@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import RuleViolationError
-from farmtrace.core.verify import verify_log
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import RuleViolationError
+from farmtrace.services.verify import verify_log
 from farmtrace.demo import CHAINS, CHINA, Writer, setup_orgs
 
 

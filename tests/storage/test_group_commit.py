@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import CustodyError, FarmtraceError
-from farmtrace.core.verify import verify_log
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import CustodyError, FarmtraceError
+from farmtrace.services.verify import verify_log
 
 
 def _observe(batch: str, i: int, event_id: str | None = None) -> dict:

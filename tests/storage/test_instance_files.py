@@ -4,7 +4,7 @@ import os
 import stat
 from pathlib import Path
 
-from farmtrace.core.append import Actor
+from farmtrace.services.append import Actor
 from farmtrace.web import create_app
 
 

@@ -7,13 +7,13 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from farmtrace.cli import main
-from farmtrace.core import merkle
-from farmtrace.core.append import Actor
-from farmtrace.core.canonical import canonicalize, sha256_hex
-from farmtrace.core.checkpoint import Checkpoint
-from farmtrace.core.log import make_checkpoint
-from farmtrace.core.signing import sign_event_hash
-from farmtrace.core.verify import verify_log
+from farmtrace.ledger import merkle
+from farmtrace.services.append import Actor
+from farmtrace.ledger.canonical import canonicalize, sha256_hex
+from farmtrace.ledger.checkpoint import Checkpoint
+from farmtrace.services.log import make_checkpoint
+from farmtrace.ledger.signing import sign_event_hash
+from farmtrace.services.verify import verify_log
 from farmtrace.storage.engine import make_engine
 from tests.storage.test_tamper import attacker, verify_cli  # noqa: F401  (fixtures)
 
@@ -126,7 +126,7 @@ def report_root_hex(ledger, size: int) -> str:
 
 
 def test_appends_sign_checkpoints_automatically(db_url) -> None:
-    from farmtrace.core.ledger import Ledger
+    from farmtrace.services.ledger import Ledger
     engine = make_engine(db_url)
     ledger = Ledger(engine, secret_key="s", log_origin="auto.farmtrace/log", checkpoint_interval=0.0)
     ledger.init()

@@ -8,9 +8,9 @@ databases.
 import pytest
 from sqlalchemy import text
 
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import ChainConflictError, CustodyError, InvalidEventError, NotFoundError
-from farmtrace.core.verify import verify_log
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import ChainConflictError, CustodyError, InvalidEventError, NotFoundError
+from farmtrace.services.verify import verify_log
 from farmtrace.storage.engine import make_engine
 
 BRAND_PREFIX, SQUATTER_PREFIX = "9521001", "9521009"

@@ -22,7 +22,7 @@ def _refused(url: str, sql: str, params: dict | None = None) -> bool:
 
 @pytest.mark.parametrize("table", ["events", "merkle_nodes", "checkpoints"])
 def test_ledger_tables_refuse_update_and_delete_even_for_their_owner(db, ledger, make_org, make_batch, table) -> None:
-    from farmtrace.core.log import make_checkpoint
+    from farmtrace.services.log import make_checkpoint
     make_batch(make_org())
     make_checkpoint(ledger, force=True)
     column = {"events": "at", "merkle_nodes": "level", "checkpoints": "note"}[table]
@@ -57,7 +57,7 @@ def test_a_second_child_or_second_start_of_a_batch_is_refused_by_the_database(db
     base = {"seq": seq, "h": "f" * 64, "id": "00000000-0000-4000-8000-000000000001", "t": "observe", "b": batch,
             "o": farm, "p": first.hash}
     ledger.append({"type": "observe", "batch": batch, "data": {"step": "x"}}, actor=__import__(
-        "farmtrace.core.append", fromlist=["Actor"]).Actor(org=farm))
+        "farmtrace.services.append", fromlist=["Actor"]).Actor(org=farm))
     base["seq"] += 1
     assert _refused(db["owner_url"], insert, base), "second child of one parent"
     assert _refused(db["owner_url"], insert, {**base, "p": None, "t": "create"}), "second genesis"

@@ -9,13 +9,13 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from farmtrace.cli import main
-from farmtrace.core import merkle
-from farmtrace.core.append import Actor, now_rfc3339
-from farmtrace.core.canonical import canonicalize, sha256_hex
-from farmtrace.core.errors import KeyStateError
-from farmtrace.core.events import new_event_id
-from farmtrace.core.log import make_checkpoint
-from farmtrace.core.signing import sign_event_hash
+from farmtrace.ledger import merkle
+from farmtrace.services.append import Actor, now_rfc3339
+from farmtrace.ledger.canonical import canonicalize, sha256_hex
+from farmtrace.ledger.errors import KeyStateError
+from farmtrace.ledger.events import new_event_id
+from farmtrace.services.log import make_checkpoint
+from farmtrace.ledger.signing import sign_event_hash
 from farmtrace.storage.engine import make_engine
 
 

@@ -1,6 +1,6 @@
 """Shared counters (core/throttle.py) on a real database: what every worker sees, limits, pruning."""
 
-from farmtrace.core.throttle import PRUNE_AFTER, Throttle, Window
+from farmtrace.services.throttle import PRUNE_AFTER, Throttle, Window
 from farmtrace.storage.engine import make_engine
 
 MINUTE = Window(limit=5, seconds=60)

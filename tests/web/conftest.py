@@ -135,7 +135,7 @@ def client(app: Flask) -> FlaskClient:
 def bearer(app: Flask):
     """bearer("rice") -> headers with an API token of that demo user (made up front, so that counting rows
     around a request sees only what the request wrote)."""
-    from farmtrace.core.tokens import create_token
+    from farmtrace.services.tokens import create_token
     made = {user: create_token(app.extensions["ledger"], user).token for user in ("rice", "tea", "regulator", "admin")}
 
     def headers(username: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from farmtrace.core.tokens import create_token, list_tokens
+from farmtrace.services.tokens import create_token, list_tokens
 from farmtrace.demo import DEMO_PASSWORD
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -229,7 +229,7 @@ def test_a_session_is_dropped_when_its_cookie_comes_from_another_browser(app, cl
 
 
 def test_a_session_ends_eight_hours_after_login_however_busy(app) -> None:
-    from farmtrace.core.accounts import account_for_session, check_password
+    from farmtrace.services.accounts import account_for_session, check_password
     ledger = app.extensions["ledger"]
     account = check_password(ledger, "rice", DEMO_PASSWORD)
     issued = int(account.session_id.rsplit(":", 1)[1])
@@ -256,7 +256,7 @@ def _attempt(client: FlaskClient, username: str, password: str, address: str):
 
 
 def test_two_workers_share_the_login_failure_counts(app, another_worker) -> None:
-    from farmtrace.web.account import LOGIN_PER_ADDRESS
+    from farmtrace.web.account.views import LOGIN_PER_ADDRESS
     workers = [app.test_client(), another_worker.test_client()]
     for attempt in range(LOGIN_PER_ADDRESS.limit):
         assert _attempt(workers[attempt % 2], "rice", "not-the-password", ATTACKER).status_code == 200
@@ -267,7 +267,7 @@ def test_two_workers_share_the_login_failure_counts(app, another_worker) -> None
 
 
 def test_the_right_password_from_another_address_still_logs_in_while_the_attacker_is_locked_out(app) -> None:
-    from farmtrace.web.account import LOGIN_PER_ADDRESS
+    from farmtrace.web.account.views import LOGIN_PER_ADDRESS
     attacker = app.test_client()
     for _ in range(LOGIN_PER_ADDRESS.limit):
         _attempt(attacker, "rice", "not-the-password", ATTACKER)
@@ -276,7 +276,7 @@ def test_the_right_password_from_another_address_still_logs_in_while_the_attacke
 
 
 def test_a_browser_with_the_accounts_device_cookie_logs_in_while_others_are_locked_out_of_it(app) -> None:
-    from farmtrace.web.account import DEVICE_COOKIE, LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
+    from farmtrace.web.account.views import DEVICE_COOKIE, LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
     owner = app.test_client()
     assert _attempt(owner, "rice", DEMO_PASSWORD, "198.51.100.20").status_code == 303
     cookie = owner.get_cookie(DEVICE_COOKIE, path="/login")
@@ -294,7 +294,7 @@ def test_a_browser_with_the_accounts_device_cookie_logs_in_while_others_are_lock
 
 
 def test_an_unknown_user_is_counted_and_locked_out_exactly_like_a_real_one(app) -> None:
-    from farmtrace.web.account import LOGIN_PER_ADDRESS
+    from farmtrace.web.account.views import LOGIN_PER_ADDRESS
     pages = {}
     for username in ("rice", "nobody-here"):
         client = app.test_client()
@@ -343,7 +343,7 @@ def test_the_audit_trail_cannot_be_changed_or_deleted(app, db) -> None:
 def test_every_cookie_is_secure_and_hsts_is_sent_exactly_when_the_base_url_is_https(db_url, tmp_path,
                                                                                      base_url) -> None:
     from farmtrace.web import create_app
-    from farmtrace.web.account import DEVICE_COOKIE
+    from farmtrace.web.account.views import DEVICE_COOKIE
     from tests.web.conftest import ORIGIN, SECRET
     https = base_url.startswith("https://")
     app = create_app({"database_url": db_url, "instance": str(tmp_path / "instance"), "secret_key": SECRET,

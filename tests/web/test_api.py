@@ -5,12 +5,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jsonschema import Draft202012Validator
 
-from farmtrace.core import keys as core_keys
-from farmtrace.core.canonical import canonicalize
-from farmtrace.core.events import EventBody
-from farmtrace.core.signing import sign_event_hash, unb64, verify_event_signature
-from farmtrace.core.tokens import create_token
-from farmtrace.core.verify import verify_batch
+from farmtrace.services import keys as core_keys
+from farmtrace.ledger.canonical import canonicalize
+from farmtrace.ledger.events import EventBody
+from farmtrace.ledger.signing import sign_event_hash, unb64, verify_event_signature
+from farmtrace.services.tokens import create_token
+from farmtrace.services.verify import verify_batch
 
 RICE_PLOT = "plot-nj-0"  # held by nanjiang-se-rice (user "rice") in the demo data
 

@@ -4,8 +4,8 @@ import pytest
 from click.testing import CliRunner
 
 from farmtrace.cli import main
-from farmtrace.core.errors import AuthenticationError, NotFoundError
-from farmtrace.core.tokens import authenticate, create_token, list_tokens, revoke_token, token_hash
+from farmtrace.ledger.errors import AuthenticationError, NotFoundError
+from farmtrace.services.tokens import authenticate, create_token, list_tokens, revoke_token, token_hash
 from farmtrace.storage.models import ApiToken, utcnow
 from farmtrace.web.auth import FAILURE_LIMIT
 
@@ -77,7 +77,7 @@ def test_a_bad_authorization_header_gets_401_with_the_error_body(client, header)
 
 
 def test_a_real_token_in_the_query_string_is_refused_and_revoked_and_the_message_says_so(app, client, bearer) -> None:
-    from farmtrace.core.audit import recent
+    from farmtrace.services.audit import recent
     token = bearer("rice")["Authorization"].split()[1]
     response = client.get(f"/api/v1/orgs?token={token}")
     error = response.get_json()["error"]
@@ -195,7 +195,7 @@ LINEAGE_EXPORT = {"anonymous": 401, "holder": 200, "other producer": 403, "regul
 def _checkpointed(url: str):
     """The URL, once a checkpoint covers the log (a bundle signs one otherwise, and a GET must write nothing)."""
     def make(client) -> str:
-        from farmtrace.core.log import make_checkpoint
+        from farmtrace.services.log import make_checkpoint
         make_checkpoint(client.application.extensions["ledger"], force=True)
         return url
     return make

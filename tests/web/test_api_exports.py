@@ -3,7 +3,7 @@ import json
 
 from openpyxl import load_workbook
 
-from farmtrace.core.bundle import verify_bundle
+from farmtrace.ledger.bundle import verify_bundle
 
 RANGE = "from=2026-01-01&to=2026-12-31"
 

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from farmtrace.core import scans
-from farmtrace.core.consumer import product_view
-from farmtrace.core.gs1 import check_digit, gtin14
+from farmtrace.services import scans
+from farmtrace.services.consumer import product_view
+from farmtrace.rules.gs1 import check_digit, gtin14
 from farmtrace.demo import GTINS
 
 BOTTLES = f"/01/{GTINS['baijiu']}/10/PC0"
@@ -52,8 +52,8 @@ def test_a_recall_of_an_ancestor_is_shown_first(client) -> None:
 
 
 def test_a_recall_changes_the_etag(app, client) -> None:
-    from farmtrace.core.append import Actor
-    from farmtrace.core.lineage import recall
+    from farmtrace.services.append import Actor
+    from farmtrace.services.lineage import recall
     etag = client.get(BOTTLES).headers["ETag"]
     recall(app.extensions["ledger"], "bottles-pc-0", actor=Actor(org="bazhong-samr"), reason="甲醇复检")
     response = client.get(BOTTLES, headers={"If-None-Match": etag})
@@ -136,7 +136,7 @@ def test_the_regulator_sees_counterfeit_alerts_after_login(app, client) -> None:
 
 
 def test_the_view_is_the_same_lineage_the_bundle_carries(app) -> None:
-    from farmtrace.core.exports.bundle import make_bundle
+    from farmtrace.services.exports.bundle import make_bundle
     ledger = app.extensions["ledger"]
     view = product_view(ledger, "rice-nj-1")
     bundle = make_bundle(ledger, "rice-nj-1")
@@ -168,7 +168,7 @@ def test_no_code_a_phone_can_send_gets_a_500(client) -> None:
 
 
 def test_the_bundle_a_phone_fetches_verifies_and_is_revalidated_by_etag(client) -> None:
-    from farmtrace.core.bundle import verify_bundle
+    from farmtrace.ledger.bundle import verify_bundle
     first = client.get("/batches/bottles-pc-0/bundle.json")
     assert first.status_code == 200 and first.mimetype == "application/json"
     vkey = client.get("/log/key").get_data(as_text=True).strip()
@@ -181,7 +181,7 @@ def test_the_bundle_a_phone_fetches_verifies_and_is_revalidated_by_etag(client) 
 def test_a_bottle_sold_by_serial_then_scanned_by_a_second_phone_is_flagged(app) -> None:
     """A retailer's `sell` naming the serial marks the bottle consumed: its buyer's phone may scan it,
     another phone after that is the refill pattern."""
-    from farmtrace.core.append import Actor
+    from farmtrace.services.append import Actor
     app.extensions["ledger"].append({"type": "sell", "batch": "bottles-pc-0", "data": {
         "quantity": "1", "unit": "bottle", "serials": ["PC0000000555"]}}, actor=Actor(org="bazhou-market"))
     url = BOTTLES + "/21/PC0000000555"
@@ -326,7 +326,7 @@ def test_the_holder_issues_cap_codes_once_from_the_command_line_as_a_formula_saf
     from click.testing import CliRunner
 
     from farmtrace.cli import main
-    from farmtrace.core.append import Actor
+    from farmtrace.services.append import Actor
     from tests.web.conftest import SECRET
     ledger = app.extensions["ledger"]
     distillery = Actor(org="pingchang-distillery")
@@ -341,7 +341,7 @@ def test_the_holder_issues_cap_codes_once_from_the_command_line_as_a_formula_saf
     assert rows[0] == ["批次", "商品条码", "批号", "序列号", "开盖码", "链接"]
     assert [r[3] for r in rows[1:]] == ["'=1+X01", "'=1+X02", "'=1+X03"]  # a spreadsheet shows them, never runs them
     assert {r[2] for r in rows[1:]} == {"'+L1"}
-    from farmtrace.core.cap_codes import check_cap_code
+    from farmtrace.services.cap_codes import check_cap_code
     assert all(check_cap_code(ledger, "bottles-formula", r[3][1:], r[4]) for r in rows[1:])
     with ledger.uow() as uow:  # stored: only the keyed hashes
         stored = uow.connection.execute(text_sql("SELECT code_hash FROM cap_codes WHERE batch_id = 'bottles-formula'"))
@@ -354,9 +354,9 @@ def test_the_holder_issues_cap_codes_once_from_the_command_line_as_a_formula_saf
 
 
 def test_only_the_holder_may_issue_a_lots_cap_codes(app) -> None:
-    from farmtrace.core.append import Actor
-    from farmtrace.core.cap_codes import issue_cap_codes
-    from farmtrace.core.errors import CustodyError, InvalidRequestError
+    from farmtrace.services.append import Actor
+    from farmtrace.services.cap_codes import issue_cap_codes
+    from farmtrace.ledger.errors import CustodyError, InvalidRequestError
     ledger = app.extensions["ledger"]
     with pytest.raises(CustodyError):
         issue_cap_codes(ledger, "bottles-pc-0", actor=Actor(org="pingchang-distillery"))  # shipped to the shop
@@ -381,8 +381,8 @@ def test_gs1_character_set_82_has_82_characters() -> None:
 @pytest.fixture
 def cset82_lots(app) -> dict[str, str]:
     """One rice lot packed with the demo's rice GTIN per set-82 character c, its lot code `c` + "x" + `c`."""
-    from farmtrace.core.append import Actor
-    from farmtrace.core.consumer import gtin_of
+    from farmtrace.services.append import Actor
+    from farmtrace.services.consumer import gtin_of
     ledger = app.extensions["ledger"]
     gtin = gtin_of(ledger, "rice-nj-0")[0]
     mill = Actor(org="enyang-rice-mill")
@@ -404,7 +404,7 @@ def test_every_set_82_lot_code_gets_a_live_link_over_the_test_client_and_real_ht
 
     from markupsafe import escape
 
-    from farmtrace.core.consumer import gtin_of
+    from farmtrace.services.consumer import gtin_of
     gtin = gtin_of(app.extensions["ledger"], "rice-nj-0")[0]
     host = urlsplit(live_url)
     conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
@@ -424,8 +424,8 @@ def test_every_set_82_lot_code_gets_a_live_link_over_the_test_client_and_real_ht
 
 
 def test_a_recall_reaches_the_consumer_through_a_lot_code_with_a_slash(app, client, cset82_lots) -> None:
-    from farmtrace.core.append import Actor
-    from farmtrace.core.lineage import recall
+    from farmtrace.services.append import Actor
+    from farmtrace.services.lineage import recall
     batch = next(b for b, lot in cset82_lots.items() if lot == "/x/")
     recall(app.extensions["ledger"], batch, actor=Actor(org="bazhong-samr"), reason="抽检不合格：斜杠批号")
     page = client.get(client.get(f"/batches/{batch}/label").headers["Location"])
@@ -448,12 +448,12 @@ DIGITAL_LINK_PATHS = {  # id: (path as sent, (gtin, lot, serial, action) parsed,
 
 @pytest.mark.parametrize(("path", "parsed"), list(DIGITAL_LINK_PATHS.values()), ids=list(DIGITAL_LINK_PATHS))
 def test_digital_link_paths_are_parsed_one_escaped_segment_at_a_time(path, parsed) -> None:
-    from farmtrace.core.gs1 import DigitalLink, parse_digital_link
+    from farmtrace.rules.gs1 import DigitalLink, parse_digital_link
     assert parse_digital_link(path, actions=("opened",)) == (DigitalLink(*parsed) if parsed else None)
 
 
 def test_links_are_escaped_as_gs1_digital_link_requires() -> None:
-    from farmtrace.core.gs1 import digital_link_path
+    from farmtrace.rules.gs1 import digital_link_path
     assert digital_link_path("06901234567861", "A/B%", "=1 ") == "/01/06901234567861/10/A%2FB%25/21/%3D1%20"
     assert digital_link_path("06901234567861", "a-b._C9") == "/01/06901234567861/10/a-b._C9"  # unreserved stay
 
@@ -509,8 +509,8 @@ def test_qr_codes_have_a_four_module_quiet_zone(client) -> None:
 
 
 def test_the_holder_issues_cap_codes_over_the_api_once(app, client, bearer) -> None:
-    from farmtrace.core.append import Actor
-    from farmtrace.core.cap_codes import check_cap_code
+    from farmtrace.services.append import Actor
+    from farmtrace.services.cap_codes import check_cap_code
     ledger = app.extensions["ledger"]
     distillery = Actor(org="pingchang-distillery")
     _bottles(ledger, distillery, "bottles-api", "API-1", "API01", "API02", 2)

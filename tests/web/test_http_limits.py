@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from farmtrace.core.bench import _gunicorn
+from farmtrace.bench.runner import _gunicorn
 from farmtrace.web.errors import MAX_HEADER_LINE, MAX_HEADERS, MAX_REQUEST_TARGET
 from farmtrace.web.serving import MAX_REQUEST_LINE
 

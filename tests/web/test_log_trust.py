@@ -14,17 +14,17 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from farmtrace.cli import main as cli_main
-from farmtrace.core import keys as core_keys
-from farmtrace.core.append import Actor, AppendTx
-from farmtrace.core.errors import InvalidEventError
-from farmtrace.core import merkle
-from farmtrace.core.bundle import bundle_entry, verify_bundle
-from farmtrace.core.events import LOG_ENTRY_TYPES, EventBody
-from farmtrace.core.exports.bundle import make_bundle
-from farmtrace.core.log import make_checkpoint
-from farmtrace.core.signing import b64, key_id, public_bytes, sign_event_hash
-from farmtrace.core.tokens import create_token
-from farmtrace.core.verify import verify_log
+from farmtrace.services import keys as core_keys
+from farmtrace.services.append import Actor, AppendTx
+from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.ledger import merkle
+from farmtrace.ledger.bundle import bundle_entry, verify_bundle
+from farmtrace.ledger.events import LOG_ENTRY_TYPES, EventBody
+from farmtrace.services.exports.bundle import make_bundle
+from farmtrace.services.log import make_checkpoint
+from farmtrace.ledger.signing import b64, key_id, public_bytes, sign_event_hash
+from farmtrace.services.tokens import create_token
+from farmtrace.services.verify import verify_log
 from tests.auditor import audit
 
 ATTACKER, VICTIM = "nanjiang-se-rice", "yunding-tea"

@@ -2,9 +2,9 @@ import base64
 
 import pytest
 
-from farmtrace.core import merkle
-from farmtrace.core.checkpoint import Checkpoint
-from farmtrace.core.events import EventBody
+from farmtrace.ledger import merkle
+from farmtrace.ledger.checkpoint import Checkpoint
+from farmtrace.ledger.events import EventBody
 
 
 def test_the_home_page_lists_the_demo_batches_in_chinese(client) -> None:
@@ -86,7 +86,7 @@ def test_keys_and_events_are_published(client) -> None:
 @pytest.fixture
 def signature_checks(monkeypatch):
     """How many signatures the server has verified: a counter around the real check."""
-    from farmtrace.core import verify
+    from farmtrace.services import verify
     counted = {"n": 0}
     real = verify._signature_ok
 
@@ -99,7 +99,7 @@ def signature_checks(monkeypatch):
 
 def _grow(app, batch_id: str, n: int) -> list[str]:
     """Append `n` observations to the batch as its holder; return the hashes of its whole chain in order."""
-    from farmtrace.core.append import Actor
+    from farmtrace.services.append import Actor
     ledger = app.extensions["ledger"]
     with ledger.uow() as uow:
         holder = uow.batch(batch_id).org_id

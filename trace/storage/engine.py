@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import NullPool
 
 from farmtrace.config import make_instance_folder
-from farmtrace.core.errors import FarmtraceError
+from farmtrace.ledger.errors import FarmtraceError
 
 WRITE = "farmtrace_write"
 

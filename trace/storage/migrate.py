@@ -32,7 +32,7 @@ def pending(url: str) -> bool:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from .engine import make_engine
+    from farmtrace.storage.engine import make_engine
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     engine = make_engine(url)
     try:

@@ -239,7 +239,7 @@ class Scan(SQLModel, table=True):
 
 
 class CapCode(SQLModel, table=True):
-    """The code printed under one bottle's cap: only its keyed hash (farmtrace.core.cap_codes). Not a ledger event."""
+    """The code printed under one bottle's cap: only its keyed hash (farmtrace.services.cap_codes). Not a ledger event."""
 
     __tablename__ = "cap_codes"
     batch_id: str = Field(primary_key=True, foreign_key="batches.id", max_length=64)

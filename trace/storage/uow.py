@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlmodel import Session
 
-from .engine import WRITE, is_sqlite
-from .models import (ApiToken, Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org, OrgPrefix,
+from farmtrace.storage.engine import WRITE, is_sqlite
+from farmtrace.storage.models import (ApiToken, Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org, OrgPrefix,
                      PersonalData, Recall, SigningKey, User)
 
 

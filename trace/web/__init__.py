@@ -12,9 +12,9 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 from farmtrace.config import load_settings
-from farmtrace.core.accounts import SESSION_LIFETIME
+from farmtrace.services.accounts import SESSION_LIFETIME
 
-from .labels import field_label, step_label
+from farmtrace.web.labels import field_label, step_label
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ("zh_CN", "en")
@@ -41,7 +41,7 @@ class SecureCookieResponse(Response):
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `test_config` may pass settings overrides (database_url, instance, secret_key)."""
-    from farmtrace.runtime import open_ledger
+    from farmtrace.services.runtime import open_ledger
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static")
     app.response_class = SecureCookieResponse
@@ -66,17 +66,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lang = "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
         return {"lang": lang, "step_label": lambda n: step_label(n, lang), "field_label": lambda n: field_label(n, lang)}
 
-    from . import account, api, consumer, errors, public
+    from farmtrace.web import account, api, errors, public
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)      # bearer tokens, no cookies: nothing for a forged form to ride on
     csrf.exempt(api.log_bp)
     account.init_app(app)
-    app.register_blueprint(public.bp)
+    app.register_blueprint(public.batch_bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.log_bp)
     app.register_blueprint(account.bp)
-    app.register_blueprint(consumer.bp)
-    csrf.exempt(consumer.opened)  # anonymous, grants nothing: see trace/web/consumer.py
+    app.register_blueprint(public.consumer_bp)
+    csrf.exempt(public.consumer.opened)  # anonymous, grants nothing: see trace/web/public/consumer.py
     errors.register(app)
 
     @app.after_request

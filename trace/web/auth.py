@@ -21,11 +21,11 @@ from collections import deque
 
 from flask import current_app, g, request
 
-from farmtrace.core.append import Actor
-from farmtrace.core.errors import AuthenticationError, PermissionDeniedError, TooManyAttemptsError
-from farmtrace.core.ledger import Ledger
-from farmtrace.core.throttle import Throttle, Window, counter_key
-from farmtrace.core.tokens import identify, revoke_exposed
+from farmtrace.services.append import Actor
+from farmtrace.ledger.errors import AuthenticationError, PermissionDeniedError, TooManyAttemptsError
+from farmtrace.services.ledger import Ledger
+from farmtrace.services.throttle import Throttle, Window, counter_key
+from farmtrace.services.tokens import identify, revoke_exposed
 
 TOKEN_FAILURES = Window(limit=20, seconds=60)  # failed token attempts per address
 FAILURE_LIMIT = TOKEN_FAILURES.limit

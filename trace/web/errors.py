@@ -15,7 +15,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, RequestURITooLarge
 from werkzeug.wrappers import Response
 
-from farmtrace.core.errors import (AuthenticationError, ChainConflictError, CheckpointError, CustodyError,
+from farmtrace.ledger.errors import (AuthenticationError, ChainConflictError, CheckpointError, CustodyError,
                                    FarmtraceError, InvalidEventError, InvalidRequestError, KeyStateError,
                                    NotFoundError, PermissionDeniedError, ProofError, SignatureError,
                                    TooManyAttemptsError)

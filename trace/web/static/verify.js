@@ -1,5 +1,5 @@
 /* farmtrace in-browser verifier of an offline bundle (farmtrace-bundle/v1, docs/bundle.md).
- * Mirrors farmtrace.core.bundle.verify_bundle: same layers, same failure codes. Trusts no server:
+ * Mirrors farmtrace.ledger.bundle.verify_bundle: same layers, same failure codes. Trusts no server:
  * SHA-256 and Ed25519 from WebCrypto, with a pure-JS Ed25519 (RFC 8032, BigInt) when the browser
  * lacks it. Not mirrored: each event type's own data rules (the server's EventBody.parse runs them).
  * window.FarmtraceVerify.verifyBundle(doc, {trustedLogKey, lang, ed25519: "auto"|"fallback"})
@@ -20,7 +20,7 @@
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
   const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):(\d{2}))$/;
   const LONE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-  const M = { // code: [layer, zh_CN, en] (the same as farmtrace.core.bundle.MESSAGES)
+  const M = { // code: [layer, zh_CN, en] (the same as farmtrace.ledger.bundle.MESSAGES)
     not_json: ["bundle", "数据包不是有效的 JSON：{detail}", "the bundle is not valid JSON: {detail}"],
     bad_format: ["bundle", "不是 {want} 数据包（format 为 {got}）", "not a {want} bundle (format is {got})"],
     bad_field: ["bundle", "字段 {where} 无效：{detail}", "field {where} is invalid: {detail}"],

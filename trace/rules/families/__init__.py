@@ -1,0 +1,288 @@
+"""Product families: their event types, key data elements and compliance rules (domain.md).
+
+Each family module (`produce`, `pork`, `baijiu`, `water`) exposes the same names, so
+`rules_for(family)` is a lookup, not a chain of ifs:
+
+    FAMILY: str                          # "produce" | "pork" | "baijiu" | "water"
+    EVENT_TYPES: tuple[EventType, ...]   # registered with farmtrace.ledger.events.register on import
+    HARD_RULES: tuple[Rule, ...]         # a violation refuses the event (RuleViolationError)
+    SOFT_RULES: tuple[Rule, ...]         # a violation is recorded as a warning the regulator sees
+    THRESHOLDS: tuple[Threshold, ...]    # limits as data: the rule picks the row valid on the event's date
+
+A rule sees a `Proposal`: the event about to be appended (type, data, time, acting org) and the
+batch's state and history (bodies of its earlier events, and for a transformation each input
+batch's history). It returns None when satisfied, or a message that cites its standard with the
+edition, e.g. "GB 2757-2012: methanol 0.71 g/L > 0.6 g/L". Rules run at append time and again in
+verification; they never touch the database.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from farmtrace.ledger.events import EventType
+
+FAMILY_MODULES = ("produce", "pork", "baijiu", "water")
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """What a rule may know about the batch an event is appended to."""
+
+    id: str
+    family: str
+    product: str
+    lot: str
+    holder: str
+    quantity: Decimal | None
+    unit: str | None
+    status: str  # held | in_transit | consumed | recalled
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The event under judgement and what is already known about its batch."""
+
+    type: str
+    data: Mapping[str, Any]
+    at: datetime
+    org: str
+    org_kind: str
+    batch: BatchState | None                     # None for a batch's first event
+    history: Sequence[Mapping[str, Any]] = ()    # bodies of the batch's earlier events, oldest first
+    inputs: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)  # input batch -> its bodies
+
+    def earlier(self, *types: str) -> list[Mapping[str, Any]]:
+        """Earlier events of this batch of the given types, oldest first."""
+        return [body for body in self.history if body.get("type") in types]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compliance rule: an id, the event types it judges, and its check."""
+
+    id: str
+    applies_to: frozenset[str]
+    check: Callable[[Proposal], str | None]
+    field: str | None = None     # the data field the message is about, e.g. "data.value"
+    standard: str = ""           # e.g. "GB 2762-2022"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A limit from a standard, valid for a date range (domain.md §0: thresholds live in data)."""
+
+    rule_id: str
+    analyte: str
+    category: str
+    comparator: str              # "<=" | ">=" | "<" | "range" | "not_detected"
+    limit: Decimal | None        # for "range": the low end
+    high: Decimal | None         # for "range": the high end
+    unit: str
+    standard: str                # with edition: "GB 2762-2022"
+    valid_from: date
+    valid_to: date | None = None
+    status: str = "unverified"   # "confirmed" (✔ in domain.md) | "unverified"
+
+    def holds(self, value: Decimal) -> bool:
+        """Whether a measured value meets this limit (a value equal to a "<=" limit passes)."""
+        if self.comparator == "<=":
+            return self.limit is not None and value <= self.limit
+        if self.comparator == "<":
+            return self.limit is not None and value < self.limit
+        if self.comparator == ">=":
+            return self.limit is not None and value >= self.limit
+        if self.comparator == "range":
+            return self.limit is not None and self.high is not None and self.limit <= value <= self.high
+        if self.comparator == "not_detected":
+            return value == 0
+        raise ValueError(f"unknown comparator {self.comparator!r}")
+
+
+def threshold_for(table: Sequence[Threshold], rule_id: str, on: date, *, category: str | None = None) -> Threshold | None:
+    """The row of `table` for `rule_id` (and category) valid on `on`, or None."""
+    for row in table:
+        if row.rule_id == rule_id and (category is None or row.category == category) and row.valid_from <= on and (
+                row.valid_to is None or on < row.valid_to):
+            return row
+    return None
+
+
+def valid_on(row: Threshold, on: date) -> bool:
+    """Whether a threshold row is in force on `on`."""
+    return row.valid_from <= on and (row.valid_to is None or on < row.valid_to)
+
+
+def limit_text(row: Threshold) -> str:
+    """A limit as people read it: "0.04–0.30 mg/kg", "≤ 0.2 mg/kg", "not detected"."""
+    if row.comparator == "range":
+        return f"{row.limit}–{row.high} {row.unit}"
+    if row.comparator == "not_detected":
+        return "not detected"
+    return f"{row.comparator.replace('<=', '≤').replace('>=', '≥')} {row.limit} {row.unit}"
+
+
+def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
+                   factor: Decimal | None) -> tuple[bool | None, str]:
+    """Whether a lab result meets `row` (None: not comparable) and a message citing the standard.
+
+    `factor` converts the result's unit into the row's (None: the units do not compare). A null
+    value with an `lod` is "not detected": it meets a "≤"/"not detected" limit only if the LOD does.
+    """
+    if factor is None:
+        return None, f"{row.standard}: {name} in {data.get('unit')!r} cannot be compared with a limit in {row.unit}"
+    if data.get("value") is None:
+        lod = decimal(data.get("lod"))
+        if lod is None:
+            return None, f"{row.standard}: {name} has neither a value nor a LOD"
+        lod = lod * factor
+        shown = f"{name} not detected (LOD {lod.normalize():f} {row.unit})"
+        if row.comparator in ("<=", "<", "not_detected"):
+            ok = row.limit is None or lod <= row.limit
+            return ok, f"{row.standard}: {shown} {'meets' if ok else 'cannot show'} {limit_text(row)}"
+        return False, f"{row.standard}: {shown} is below {limit_text(row)}"
+    value = decimal(data.get("value"))
+    if value is None:
+        return None, f"{row.standard}: {name} value {data.get('value')!r} is not a number"
+    value = value * factor
+    ok = row.holds(value)
+    shown = f"{name} {value.normalize():f} {row.unit}"
+    if row.comparator == "range":
+        return ok, f"{row.standard}: {shown} {'within' if ok else 'outside'} {limit_text(row)}"
+    if row.comparator == "not_detected":
+        return ok, f"{row.standard}: {shown} {'not detected' if ok else 'detected; must not be detected'}"
+    sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<")}[row.comparator]
+    return ok, f"{row.standard}: {shown} {sign[0] if ok else sign[1]} {row.limit} {row.unit}"
+
+
+Body = Mapping[str, Any]
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_day(value: Any) -> date | None:
+    """A YYYY-MM-DD string as a date (None when it is not one)."""
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def body_time(body: Body) -> datetime | None:
+    """When an event happened (its `at`), or None when unreadable."""
+    at = body.get("at")
+    if isinstance(at, datetime):
+        return at
+    if isinstance(at, str):
+        try:
+            return datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def fmt_decimal(value: Decimal) -> str:
+    """A decimal for a message: at most 3 places, no trailing zeros (round only for display)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3:
+        value = value.quantize(Decimal("0.001"))
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def bodies_of(bodies: Iterable[Body], *types: str) -> list[Body]:
+    """The bodies of the given event types, in order."""
+    return [body for body in bodies if body.get("type") in types]
+
+
+def proposal_inputs(p: Proposal) -> list[Mapping[str, Any]]:
+    """A transformation's `data.inputs` items that are objects."""
+    items = p.data.get("inputs")
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+
+
+def body_day(body: Body) -> date | None:
+    """The date an event happened on, or None when its `at` is unreadable."""
+    moment = body_time(body)
+    return None if moment is None else moment.date()
+
+
+def claims_of(data: Mapping[str, Any]) -> set[str]:
+    """The label claims an event names (`data.claims`: one text or a list)."""
+    claims = data.get("claims")
+    if isinstance(claims, str):
+        return {claims}
+    return {c for c in claims if isinstance(c, str)} if isinstance(claims, list) else set()
+
+
+def convert_units(value: Decimal, unit: Any, to: str,
+                  units: Mapping[str, tuple[str, Decimal]]) -> Decimal | None:
+    """`value` in `unit` expressed in `to` using `units` (name -> (dimension, factor)); None if they do not compare."""
+    if not isinstance(unit, str):
+        return None
+    src, dst = unit.replace(" ", "").lower(), to.replace(" ", "").lower()
+    if src == dst:
+        return value
+    if src in units and dst in units and units[src][0] == units[dst][0]:
+        return value * units[src][1] / units[dst][1]
+    return None
+
+
+def decimal(value: Any) -> Decimal | None:
+    """A decimal string as Decimal (None when absent or not a number; validators reject those first)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None
+
+
+JudgeTest = Callable[[Mapping[str, Any], date, "str | None"], "tuple[str, str | None]"]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    event_types: tuple[EventType, ...]
+    hard_rules: tuple[Rule, ...]
+    soft_rules: tuple[Rule, ...]
+    thresholds: tuple[Threshold, ...]
+    judge_test: JudgeTest | None = None  # a lab result's verdict: ("pass" | "fail" | "info", message)
+
+
+_LOADED: dict[str, Family] = {}
+
+
+def rules_for(family: str) -> Family:
+    """The family module's declarations (importing it registers its event types)."""
+    if family not in _LOADED:
+        if family not in FAMILY_MODULES:
+            raise LookupError(f"no product family {family!r}")
+        module = importlib.import_module(f"{__name__}.{family}")
+        _LOADED[family] = Family(module.FAMILY, tuple(module.EVENT_TYPES), tuple(module.HARD_RULES),
+                                 tuple(module.SOFT_RULES), tuple(module.THRESHOLDS),
+                                 getattr(module, "judge_test", None))
+    return _LOADED[family]
+
+
+def family_or_none(family: str) -> Family | None:
+    """The family's declarations, or None while its module is not written yet."""
+    try:
+        return rules_for(family)
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}.{family}":
+            raise
+        return None
+
+
+def load_all() -> list[Family]:
+    """Import every family module that exists yet."""
+    return [family for name in FAMILY_MODULES if (family := family_or_none(name)) is not None]

@@ -1,0 +1,553 @@
+"""Baijiu (白酒, "两瓶酒"): from the fermentation pit to the bottle on the shelf (domain.md §4).
+
+Event types of this family (registered on import), with their key data elements:
+- `fermented` (on a batch of fermented grains, 酒醅): pit (窖池 id), pit_age (years), round (轮次),
+  grain_lots, qu_lots (曲), kg, sealed (YYYY-MM-DD); optional opened (not before sealed).
+- `commissioned` (on a batch of bottles): first_serial, last_serial (same prefix, numeric tails of
+  one width), count (= last − first + 1).
+Generic types judged here: transform (process "distillation" | "blending" | "bottling"), stored
+(ageing: start date, vessel, volume, abv), test, packed (data.label), ship, sell.
+KDEs the rules read: a transform's output `abv` (%vol at 20 °C); a blending input's `abv` (else the
+input's last ethanol test, stored abv or own abv); blending `water` (L) and `alcohol_loss` (L of
+pure alcohol); bottling `bottle_ml`; `age_claim` (whole years) on a blending/bottling transform or
+in the label; a methanol/cyanide test's `abv` (else an ethanol test of the same sample, else the
+batch's abv); packed `label` {abv, abv_unit "%vol", warning, sc, strength "high"|"low", age_claim}.
+
+Hard rules (the event is refused; the message cites the standard and its edition):
+- baijiu.contaminants: a methanol (≤ 0.6 g/L grain-based, ≤ 2.0 g/L other, at 100 %vol), cyanide
+  (≤ 8.0 mg/L at 100 %vol) or lead (≤ 0.5 mg/kg) result over the limit stops packing, shipping and
+  selling the batch (GB 2757-2012, GB 2762-2022), and stops it being blended or bottled, so the
+  result is not lost across the lineage edge (re-distil instead).
+- baijiu.blend_balance: Σ(Vᵢ × ABVᵢ) − V_out × ABV_out ≤ declared alcohol_loss + 0.5 % of
+  Σ(Vᵢ × ABVᵢ); a gain of more than 0.5 % is refused too (undeclared alcohol). Our rule.
+- baijiu.bottling_volume: bottles × bottle_ml ≤ the blend volume drawn. Our rule.
+- baijiu.age_claim: "N 年" needs every input's ageing start ≥ N years before the claiming
+  transformation, and a label's claim needs the same of its own batch (our rule; a transformation
+  that made the claim is trusted, since it was checked when appended).
+- baijiu.label: `packed` states alcohol in %vol and the warning "过量饮酒有害健康" (GB 2757-2012).
+- baijiu.sc_licence: `packed` names an SC licence of food category 115 (食品生产许可管理办法 2020).
+- baijiu.strength: a label declaring "high" (40 < x ≤ 68 %vol) or "low" (25 ≤ x ≤ 40 %vol)
+  strength states an alcohol in that range (GB/T 10781.1-2021; unverified).
+- baijiu.serials: commissioned serial ranges never overlap and never outnumber the bottles. Our rule.
+Soft rules (a warning the regulator sees):
+- baijiu.distillation_abv: a distillate's %vol missing or outside 30–80 (our rule).
+- baijiu.label_abv: measured alcohol differs from the label by more than 1.0 %vol (GB/T 10781.1-2021).
+- baijiu.blend_volume: raw volume out of line (more than the inputs, or shrunk by more than the 5 %
+  ethanol–water contraction allows); volumes are not additive, so this only warns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.ledger.events import EventType, register, require_decimal, require_text
+from farmtrace.rules.families import (Proposal, Rule, Threshold, bodies_of, body_time, convert_units, decimal, fmt_decimal, parse_day,
+                proposal_inputs, threshold_for)
+
+FAMILY = "baijiu"
+
+Body = Mapping[str, Any]
+
+COUNT = re.compile(r"^[1-9]\d{0,8}$")
+SERIAL = re.compile(r"^([\x21-\x7e]*?)(\d+)$")
+SC_LICENCE = re.compile(r"^SC(\d{3})\d{11}$")
+WARNING = "过量饮酒有害健康"
+LIQUOR_CATEGORY = "115"
+DISTILLATION = frozenset({"distillation", "蒸馏"})
+BLENDING = frozenset({"blending", "勾调"})
+BOTTLING = frozenset({"bottling", "灌装"})
+LITRES = frozenset({"LTR", "L"})
+ANALYTES = {  # what labs write -> our analyte name
+    "methanol": "methanol", "甲醇": "methanol",
+    "cyanide": "cyanide", "hcn": "cyanide", "氰化物": "cyanide", "cyanide (as hcn)": "cyanide",
+    "lead": "lead", "pb": "lead", "铅": "lead",
+    "ethanol": "ethanol", "alcohol": "ethanol", "abv": "ethanol", "酒精度": "ethanol", "乙醇": "ethanol",
+}
+AT_100_VOL = frozenset({"methanol", "cyanide"})  # GB 2757-2012: limits apply at 100 %vol
+CONTAMINANTS = ("methanol", "cyanide", "lead")
+HEALTH = "GB 2757-2012"
+LICENCE = "食品生产许可管理办法 (2020)"
+QUALITY = "GB/T 10781.1-2021"
+OURS = "farmtrace rule (domain.md §4.1)"
+OUR_RULES_FROM = date(2000, 1, 1)  # our own rules apply to every event in the ledger
+
+# ---- thresholds (domain.md §4.2); rows are picked by the date of the event they judge ------------------
+
+THRESHOLDS: tuple[Threshold, ...] = (
+    Threshold("baijiu.contaminants", "methanol", "grain", "<=", Decimal("0.6"), None, "g/L", HEALTH,
+              date(2013, 8, 1), status="confirmed"),
+    Threshold("baijiu.contaminants", "methanol", "other", "<=", Decimal("2.0"), None, "g/L", HEALTH,
+              date(2013, 8, 1), status="confirmed"),
+    Threshold("baijiu.contaminants", "cyanide", "baijiu", "<=", Decimal("8.0"), None, "mg/L", HEALTH,
+              date(2013, 8, 1), status="confirmed"),
+    Threshold("baijiu.contaminants", "lead", "distilled_liquor", "<=", Decimal("0.5"), None, "mg/kg",
+              "GB 2762-2022", date(2023, 6, 30), status="unverified"),
+    Threshold("baijiu.distillation_abv", "ethanol", "distillate", "range", Decimal("30"), Decimal("80"), "%vol",
+              "farmtrace rule", OUR_RULES_FROM, status="unverified"),
+    Threshold("baijiu.label_abv", "ethanol_deviation", "label", "<=", Decimal("1.0"), None, "%vol", QUALITY,
+              date(2022, 6, 1), status="confirmed"),
+    Threshold("baijiu.strength", "ethanol", "high", "range", Decimal("40"), Decimal("68"), "%vol", QUALITY,
+              date(2022, 6, 1), status="unverified"),  # 40 itself is low strength
+    Threshold("baijiu.strength", "ethanol", "low", "range", Decimal("25"), Decimal("40"), "%vol", QUALITY,
+              date(2022, 6, 1), status="unverified"),
+    Threshold("baijiu.blend_balance", "pure_alcohol_difference", "blend", "<=", Decimal("0.5"), None, "%",
+              "farmtrace rule", OUR_RULES_FROM, status="unverified"),
+    Threshold("baijiu.blend_volume", "volume_contraction", "blend", "<=", Decimal("5"), None, "%",
+              "farmtrace rule", OUR_RULES_FROM, status="unverified"),
+    Threshold("baijiu.blend_volume", "volume_gain", "blend", "<=", Decimal("0.5"), None, "%",
+              "farmtrace rule", OUR_RULES_FROM, status="unverified"),
+)
+
+
+# ---- validators of this family's event types ---------------------------------------------------------
+
+_day = parse_day
+
+
+def _require_date(data: Mapping[str, Any], name: str, *, optional: bool = False) -> date | None:
+    if name not in data and optional:
+        return None
+    day = _day(data.get(name))
+    if day is None:
+        raise InvalidEventError(f"data.{name} must be a date such as 2026-03-15, got {data.get(name)!r}",
+                                field=f"data.{name}")
+    return day
+
+
+def _require_lots(data: Mapping[str, Any], name: str) -> None:
+    value = data.get(name)
+    if not isinstance(value, list) or not 1 <= len(value) <= 100 or not all(
+            isinstance(lot, str) and lot.strip() and len(lot) <= 64 for lot in value):
+        raise InvalidEventError(f"data.{name} must list 1-100 lot ids", field=f"data.{name}")
+
+
+def _require_count(data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name)
+    if not isinstance(value, str) or not COUNT.match(value):
+        raise InvalidEventError(f'data.{name} must be a whole number as a string, e.g. "12", got {value!r}',
+                                field=f"data.{name}")
+    return int(value)
+
+
+def _fermented(data: Mapping[str, Any]) -> None:
+    require_text(data, "pit", max_len=64)
+    require_decimal(data, "pit_age")
+    if str(data["pit_age"]).startswith("-"):
+        raise InvalidEventError("data.pit_age must not be negative", field="data.pit_age")
+    _require_count(data, "round")
+    _require_lots(data, "grain_lots")
+    _require_lots(data, "qu_lots")
+    require_decimal(data, "kg", positive=True)
+    sealed, opened = _require_date(data, "sealed"), _require_date(data, "opened", optional=True)
+    if sealed and opened and opened < sealed:
+        raise InvalidEventError(f"data.opened ({opened}) is before data.sealed ({sealed})", field="data.opened")
+
+
+def _serial(data: Mapping[str, Any], name: str) -> tuple[str, str]:
+    value = data.get(name)
+    match = SERIAL.match(value) if isinstance(value, str) and len(value) <= 20 else None
+    if match is None:
+        raise InvalidEventError(f"data.{name} must be at most 20 printable characters ending in digits (GS1 AI 21), "
+                                f"got {value!r}", field=f"data.{name}")
+    return match.group(1), match.group(2)
+
+
+def _commissioned(data: Mapping[str, Any]) -> None:
+    (prefix, first), (last_prefix, last) = _serial(data, "first_serial"), _serial(data, "last_serial")
+    if (prefix, len(first)) != (last_prefix, len(last)):
+        raise InvalidEventError("data.last_serial must share the first serial's prefix and digit count",
+                                field="data.last_serial")
+    if int(last) < int(first):
+        raise InvalidEventError("data.last_serial is before data.first_serial", field="data.last_serial")
+    count = _require_count(data, "count")
+    if count != int(last) - int(first) + 1:
+        raise InvalidEventError(f"data.count is {count}, the range holds {int(last) - int(first) + 1} serials",
+                                field="data.count")
+
+
+EVENT_TYPES: tuple[EventType, ...] = (
+    register(EventType("fermented", _fermented, family=FAMILY)),
+    register(EventType("commissioned", _commissioned, family=FAMILY)),
+)
+
+
+# ---- reading bodies -----------------------------------------------------------------------------------
+
+def _data(body: Body | None) -> Mapping[str, Any]:
+    data = body.get("data") if body is not None else None
+    return data if isinstance(data, Mapping) else {}
+
+
+_when = body_time
+
+
+_fmt = fmt_decimal
+
+
+_of = bodies_of
+
+
+def _process(body: Body | None) -> str:
+    return str(_data(body).get("process", "")).strip().lower()
+
+
+def _genesis(p: Proposal) -> Body | None:
+    """The body that started the batch: the proposal itself for a transformation."""
+    if p.batch is None or p.type == "transform":
+        return {"type": p.type, "at": p.at, "data": p.data}
+    return p.history[0] if p.history else None
+
+
+_inputs = proposal_inputs
+
+
+def _row(rule_id: str, analyte: str, on: date, category: str | None = None) -> Threshold | None:
+    return threshold_for([row for row in THRESHOLDS if row.analyte == analyte], rule_id, on, category=category)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+# ---- lab results ----------------------------------------------------------------------------------------
+
+_UNITS = {  # unit -> (dimension, factor to the dimension's base unit)
+    "g/l": ("volume", Decimal(1000)), "mg/l": ("volume", Decimal(1)), "µg/l": ("volume", Decimal("0.001")),
+    "μg/l": ("volume", Decimal("0.001")), "ug/l": ("volume", Decimal("0.001")),
+    "mg/kg": ("mass", Decimal(1)), "µg/kg": ("mass", Decimal("0.001")), "μg/kg": ("mass", Decimal("0.001")),
+    "ug/kg": ("mass", Decimal("0.001")),
+}
+
+
+def _convert(value: Decimal, unit: Any, to: str) -> Decimal | None:
+    """`value` in `unit` expressed in `to`, or None when the units do not compare."""
+    return convert_units(value, unit, to, _UNITS)
+
+
+def analyte_of(data: Mapping[str, Any]) -> str:
+    raw = str(data.get("analyte", "")).strip()
+    return ANALYTES.get(raw.lower(), ANALYTES.get(raw, raw.lower()))
+
+
+def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -> tuple[str, str | None]:
+    """The verdict on a lab `test` body's data: ("pass" | "fail" | "info", message citing the standard).
+
+    Methanol and cyanide are judged at 100 %vol: measured × 100 / data.abv (the sample's %vol).
+    `category` picks the methanol row: "grain" (default, the first row) or "other" raw materials.
+    A null value with an LOD at or below the limit passes. "info": no threshold applies or the
+    result cannot be compared.
+    """
+    name = analyte_of(data)
+    rows = [row for row in THRESHOLDS if row.rule_id == "baijiu.contaminants" and row.analyte == name]
+    if category is not None and any(row.category == category for row in rows):
+        rows = [row for row in rows if row.category == category]
+    row = threshold_for(rows, "baijiu.contaminants", on) if rows else None
+    if row is None or row.limit is None:
+        return "info", None
+    unit, note = data.get("unit"), ""
+    value = decimal(data.get("value")) if data.get("value") is not None else decimal(data.get("lod"))
+    if value is None:
+        return "info", f"{row.standard}: {name} has neither a value nor an LOD"
+    measured = _convert(value, unit, row.unit)
+    if measured is None:
+        return "info", f"{row.standard}: {name} is in {unit}, the limit in {row.unit}; cannot compare"
+    if name in AT_100_VOL:
+        abv = decimal(data.get("abv"))
+        if abv is None or abv <= 0:
+            return "info", f"{row.standard}: {name} is limited at 100 %vol; the sample's alcohol (data.abv) is needed"
+        measured, note = measured * 100 / abv, f" at 100 %vol (measured {data.get('value') or data.get('lod')} {unit}, {_fmt(abv)} %vol)"
+    if data.get("value") is None:
+        if measured <= row.limit:
+            return "pass", f"{row.standard}: {name} not detected, LOD {_fmt(measured)} {row.unit}{note} ≤ {_fmt(row.limit)} {row.unit}"
+        return "info", f"{row.standard}: {name} not detected, but LOD {_fmt(measured)} {row.unit}{note} is above the limit"
+    if row.holds(measured):
+        return "pass", f"{row.standard}: {name} {_fmt(measured)} {row.unit}{note} ≤ {_fmt(row.limit)} {row.unit}"
+    return "fail", f"{row.standard}: {name} {_fmt(measured)} {row.unit}{note} > {_fmt(row.limit)} {row.unit}"
+
+
+def _ethanol(bodies: Sequence[Body], sample: Any = None) -> Decimal | None:
+    """The batch's alcohol %vol: its last ethanol test (of `sample` when given), else stored or own abv."""
+    tests = [b for b in _of(bodies, "test") if analyte_of(_data(b)) == "ethanol" and _data(b).get("value") is not None
+             and (sample is None or _data(b).get("sample") == sample)]
+    if tests:
+        return decimal(_data(tests[-1]).get("value"))
+    if sample is not None:
+        return None
+    for body in [*reversed(_of(bodies, "stored")), *bodies[:1]]:
+        abv = decimal(_data(body).get("abv"))
+        if abv is not None:
+            return abv
+    return None
+
+
+def _failing(bodies: Sequence[Body]) -> str | None:
+    """The first methanol / cyanide / lead result of these bodies over its limit, as a message."""
+    for body in _of(bodies, "test"):
+        data = dict(_data(body))
+        if analyte_of(data) not in CONTAMINANTS:
+            continue
+        if analyte_of(data) in AT_100_VOL and decimal(data.get("abv")) is None:
+            abv = _ethanol(bodies, data.get("sample"))
+            abv = abv if abv is not None else _ethanol(bodies)
+            if abv is not None:
+                data["abv"] = str(abv)
+        when, category = _when(body), data.get("category")
+        if when is None:  # the envelope always has `at`; rules stay deterministic
+            continue
+        verdict, message = judge_test(data, when.date(), category if isinstance(category, str) else None)
+        if verdict == "fail":
+            return f"{message} (report {data.get('report_no')})"
+    return None
+
+
+# ---- hard rules ---------------------------------------------------------------------------------------------
+
+def _contaminants(p: Proposal) -> str | None:
+    if p.type == "transform":
+        if _process(_genesis(p)) not in BLENDING | BOTTLING:
+            return None
+        for batch, bodies in p.inputs.items():
+            failing = _failing(bodies)
+            if failing:
+                return f"{failing}: input {batch} may not be blended or bottled"
+        return None
+    failing = _failing(p.history) or next((f for b in p.inputs.values() if (f := _failing(b))), None)
+    return f"{failing}; the batch may not be packed, shipped or sold" if failing else None
+
+
+def _input_abv(p: Proposal, item: Mapping[str, Any]) -> Decimal | None:
+    stated = decimal(item.get("abv"))
+    return stated if stated is not None else _ethanol(p.inputs.get(str(item.get("batch")), ()))
+
+
+def _blend_balance(p: Proposal) -> str | None:
+    if _process(_genesis(p)) not in BLENDING:
+        return None
+    row = _row("baijiu.blend_balance", "pure_alcohol_difference", p.at.date())
+    if row is None or row.limit is None:
+        return None
+    pure_in = Decimal(0)
+    for item in _inputs(p):
+        volume, abv = decimal(item.get("quantity")), _input_abv(p, item)
+        if volume is None or item.get("unit") not in LITRES or abv is None:
+            return f"{OURS}: blending input {item.get('batch')} needs its volume in LTR and its %vol (inputs[].abv)"
+        pure_in += volume * abv / 100
+    volume_out, abv_out = decimal(p.data.get("quantity")), decimal(p.data.get("abv"))
+    if volume_out is None or p.data.get("unit") not in LITRES or abv_out is None:
+        return f"{OURS}: a blend records its volume in LTR and its %vol (data.abv)"
+    pure_out = volume_out * abv_out / 100
+    loss = decimal(p.data.get("alcohol_loss")) if "alcohol_loss" in p.data else Decimal(0)
+    if loss is None:
+        return f"{OURS}: data.alcohol_loss is litres of pure alcohol as a decimal string"
+    tolerance = pure_in * row.limit / 100
+    balance = (f"pure alcohol in {_fmt(pure_in)} L, out {_fmt(pure_out)} L (Σ V×ABV); declared loss {_fmt(loss)} L, "
+               f"tolerance {_fmt(row.limit)} % = {_fmt(tolerance)} L")
+    if pure_in - pure_out > loss + tolerance:
+        return f"{OURS}: {balance}; {_fmt(pure_in - pure_out)} L unaccounted for"
+    if pure_out - pure_in > tolerance:
+        return f"{OURS}: {balance}; {_fmt(pure_out - pure_in)} L more alcohol out than in (an undeclared input?)"
+    return None
+
+
+def _bottling_volume(p: Proposal) -> str | None:
+    if _process(_genesis(p)) not in BOTTLING:
+        return None
+    bottles, size = decimal(p.data.get("quantity")), decimal(p.data.get("bottle_ml"))
+    if bottles is None or p.data.get("unit") != "bottle" or size is None or size <= 0:
+        return f"{OURS}: bottling records the bottle count (unit \"bottle\") and data.bottle_ml"
+    drawn = Decimal(0)
+    for item in _inputs(p):
+        volume = decimal(item.get("quantity"))
+        if volume is None or item.get("unit") not in LITRES:
+            return f"{OURS}: the blend drawn for bottling is measured in LTR (input {item.get('batch')})"
+        drawn += volume
+    bottled = bottles * size / 1000
+    if bottled > drawn:
+        return f"{OURS}: {_fmt(bottles)} bottles × {_fmt(size)} mL = {_fmt(bottled)} L > {_fmt(drawn)} L of blend drawn"
+    return None
+
+
+def _ageing_start(bodies: Sequence[Body]) -> date | None:
+    starts = []
+    for body in _of(bodies, "stored"):
+        start, when = _day(_data(body).get("start")), _when(body)
+        starts.append(start or (when.date() if when else None))
+    known = [s for s in starts if s is not None]
+    return min(known) if known else None
+
+
+def _aged(bodies: Sequence[Body], years: int, cutoff: date) -> bool:
+    """Whether a batch is at least `years` old at `cutoff`'s anniversary: a checked claim, or ageing start."""
+    claimed = decimal(_data(bodies[0]).get("age_claim")) if bodies and bodies[0].get("type") == "transform" else None
+    if claimed is not None and claimed >= years:
+        return True
+    start = _ageing_start(bodies)
+    return start is not None and start <= cutoff
+
+
+def _age_claim(p: Proposal) -> str | None:
+    label = p.data.get("label")
+    claim = (label.get("age_claim") if isinstance(label, Mapping) else None) if p.type == "packed" \
+        else p.data.get("age_claim")
+    if claim is None:
+        return None
+    if not isinstance(claim, str) or not COUNT.match(claim):
+        return f'{OURS}: an age claim is whole years as a string, e.g. "5", got {claim!r}'
+    years, on = int(claim), p.at.date()
+    cutoff = _years_before(on, years)
+    if p.type == "transform":
+        for batch, bodies in p.inputs.items():
+            if not _aged(bodies, years, cutoff):
+                start = _ageing_start(bodies)
+                return (f"{OURS}: age claim {years} 年 needs every input's ageing to start by {cutoff}; input {batch} "
+                        + (f"started {start}" if start else "has no ageing record (stored)"))
+        return None
+    if p.batch is None or not _aged(p.history, years, cutoff):
+        return f"{OURS}: label claims {years} 年 but this batch's liquor is not shown to be aged since {cutoff}"
+    return None
+
+
+def _label(p: Proposal) -> Mapping[str, Any]:
+    label = p.data.get("label")
+    return label if isinstance(label, Mapping) else {}
+
+
+def _label_rule(p: Proposal) -> str | None:
+    label = _label(p)
+    if not label:
+        return f"{HEALTH}: a packed liquor records its label (data.label) with alcohol %vol and the warning"
+    if decimal(label.get("abv")) is None or label.get("abv_unit") != "%vol":
+        return (f"{HEALTH}: the label states alcohol content in %vol; got {label.get('abv')!r} "
+                f"{label.get('abv_unit')!r}")
+    warning = label.get("warning")
+    if not isinstance(warning, str) or WARNING not in warning:
+        return f"{HEALTH}: the label carries the warning \"{WARNING}\""
+    return None
+
+
+def _sc_licence(p: Proposal) -> str | None:
+    number = _label(p).get("sc")
+    match = SC_LICENCE.match(number) if isinstance(number, str) else None
+    if match is None:
+        return f"{LICENCE}: the label names a 食品生产许可证 number (SC + 14 digits), got {number!r}"
+    if match.group(1) != LIQUOR_CATEGORY:
+        return f"{LICENCE}: licence {number} is for food category {match.group(1)}, not {LIQUOR_CATEGORY} (liquor)"
+    return None
+
+
+def _strength(p: Proposal) -> str | None:
+    label = _label(p)
+    strength, abv = label.get("strength"), decimal(label.get("abv"))
+    if strength not in ("high", "low") or abv is None:
+        return None
+    row = _row("baijiu.strength", "ethanol", p.at.date(), category=str(strength))
+    if row is None or row.limit is None or row.high is None:
+        return None
+    if not row.holds(abv) or (strength == "high" and abv == row.limit):
+        low = "> " if strength == "high" else "≥ "
+        return (f"{row.standard}: {strength}-strength baijiu is {low}{_fmt(row.limit)} and ≤ {_fmt(row.high)} %vol; "
+                f"label states {_fmt(abv)} %vol")
+    return None
+
+
+def _serial_range(data: Mapping[str, Any]) -> tuple[str, int, int] | None:
+    first, last = data.get("first_serial"), data.get("last_serial")
+    a = SERIAL.match(first) if isinstance(first, str) else None
+    b = SERIAL.match(last) if isinstance(last, str) else None
+    return (a.group(1), int(a.group(2)), int(b.group(2))) if a and b else None
+
+
+def _serials(p: Proposal) -> str | None:
+    mine = _serial_range(p.data)
+    if mine is None:
+        return None
+    total = mine[2] - mine[1] + 1
+    for body in _of(p.history, "commissioned"):
+        other = _serial_range(_data(body))
+        if other is None:
+            continue
+        total += other[2] - other[1] + 1
+        if other[0] == mine[0] and mine[1] <= other[2] and other[1] <= mine[2]:
+            return (f"{OURS}: serials {p.data.get('first_serial')}–{p.data.get('last_serial')} overlap "
+                    f"{_data(body).get('first_serial')}–{_data(body).get('last_serial')}; one serial once")
+    held = p.batch.quantity if p.batch is not None else None
+    if held is not None and total > held:
+        return f"{OURS}: {total} serials commissioned for {_fmt(held)} bottles"
+    return None
+
+
+HARD_RULES: tuple[Rule, ...] = (
+    Rule("baijiu.contaminants", frozenset({"packed", "ship", "sell", "transform"}), _contaminants, None,
+         "GB 2757-2012; GB 2762-2022"),
+    Rule("baijiu.blend_balance", frozenset({"transform"}), _blend_balance, "data.abv", OURS),
+    Rule("baijiu.bottling_volume", frozenset({"transform"}), _bottling_volume, "data.quantity", OURS),
+    Rule("baijiu.age_claim", frozenset({"transform", "packed"}), _age_claim, "data.age_claim", OURS),
+    Rule("baijiu.label", frozenset({"packed"}), _label_rule, "data.label", HEALTH),
+    Rule("baijiu.sc_licence", frozenset({"packed"}), _sc_licence, "data.label.sc", LICENCE),
+    Rule("baijiu.strength", frozenset({"packed"}), _strength, "data.label.abv", QUALITY),
+    Rule("baijiu.serials", frozenset({"commissioned"}), _serials, "data.first_serial", OURS),
+)
+
+
+# ---- soft rules ----------------------------------------------------------------------------------------------
+
+def _distillation_abv(p: Proposal) -> str | None:
+    if _process(_genesis(p)) not in DISTILLATION:
+        return None
+    row = _row("baijiu.distillation_abv", "ethanol", p.at.date())
+    abv = decimal(p.data.get("abv"))
+    if row is None or row.limit is None or row.high is None:
+        return None
+    if abv is None:
+        return f"{row.standard}: a distillate records its %vol at 20 °C (data.abv)"
+    if not row.holds(abv):
+        return f"{row.standard}: distillate at {_fmt(abv)} %vol is outside {_fmt(row.limit)}–{_fmt(row.high)} %vol"
+    return None
+
+
+def _label_abv(p: Proposal) -> str | None:
+    stated = decimal(_label(p).get("abv"))
+    measured = _ethanol(_of(p.history, "test"))
+    measured = measured if measured is not None else next(
+        (m for b in p.inputs.values() if (m := _ethanol(_of(b, "test"))) is not None), None)
+    row = _row("baijiu.label_abv", "ethanol_deviation", p.at.date())
+    if stated is None or measured is None or row is None or row.limit is None:
+        return None
+    if abs(measured - stated) > row.limit:
+        return (f"{row.standard}: measured {_fmt(measured)} %vol differs from the label's {_fmt(stated)} %vol "
+                f"by {_fmt(abs(measured - stated))} > ±{_fmt(row.limit)} %vol")
+    return None
+
+
+def _blend_volume(p: Proposal) -> str | None:
+    if _process(_genesis(p)) not in BLENDING:
+        return None
+    on = p.at.date()
+    shrink, gain = _row("baijiu.blend_volume", "volume_contraction", on), _row("baijiu.blend_volume", "volume_gain", on)
+    volumes = [decimal(item.get("quantity")) for item in _inputs(p) if item.get("unit") in LITRES]
+    out = decimal(p.data.get("quantity"))
+    if shrink is None or gain is None or shrink.limit is None or gain.limit is None or out is None or None in volumes:
+        return None
+    raw = sum((v for v in volumes if v is not None), Decimal(0)) + (decimal(p.data.get("water")) or Decimal(0))
+    if out > raw * (100 + gain.limit) / 100:
+        return (f"{gain.standard}: blend of {_fmt(out)} L from {_fmt(raw)} L of inputs and water; ethanol–water "
+                "volumes contract, they do not grow")
+    if out < raw * (100 - shrink.limit) / 100:
+        return (f"{shrink.standard}: blend of {_fmt(out)} L from {_fmt(raw)} L shrank by more than "
+                f"{_fmt(shrink.limit)} %; record the loss")
+    return None
+
+
+SOFT_RULES: tuple[Rule, ...] = (
+    Rule("baijiu.distillation_abv", frozenset({"transform"}), _distillation_abv, "data.abv", "farmtrace rule"),
+    Rule("baijiu.label_abv", frozenset({"packed"}), _label_abv, "data.label.abv", QUALITY),
+    Rule("baijiu.blend_volume", frozenset({"transform"}), _blend_volume, "data.quantity", "farmtrace rule"),
+)

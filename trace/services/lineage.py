@@ -1,0 +1,92 @@
+"""Lineage: the DAG of transformations, walked backward to origins and forward to retail lots.
+
+Each walk is one recursive CTE over the `lineage` edges (SQLite and PostgreSQL alike), never a
+query per node; the graph's edges are then read in one more query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from farmtrace.storage.uow import UnitOfWork
+
+from farmtrace.ledger.errors import InvalidEventError, NotFoundError
+from farmtrace.services.ledger import Ledger
+from farmtrace.services.append import Actor, StoredEvent, append_custodial
+
+
+@dataclass(frozen=True)
+class LineageGraph:
+    root: str
+    direction: str                         # backward | forward
+    batches: list[dict[str, Any]]          # every batch reached, with holder, product, lot, status, recalled
+    edges: list[dict[str, str]]            # {child, parent, via, quantity, unit}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"root": self.root, "direction": self.direction, "batches": self.batches, "edges": self.edges}
+
+
+def trace(ledger: Ledger, batch_id: str, direction: str = "backward") -> LineageGraph:
+    """Every ancestor (backward) or descendant (forward) of `batch_id`, with the edges between them."""
+    if direction not in ("backward", "forward"):
+        raise InvalidEventError("direction must be backward or forward", field="direction")
+    with ledger.uow() as uow:
+        if uow.batch(batch_id) is None:
+            raise NotFoundError(f"no batch {batch_id}", field="batch")
+        reached = uow.descendants([batch_id]) if direction == "forward" else uow.ancestors([batch_id])
+        ids = sorted(reached | {batch_id})
+        return LineageGraph(batch_id, direction, uow.batch_summaries(ids), uow.lineage_edges(ids))
+
+
+def transform(ledger: Ledger, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], *, actor: Actor,
+              process: str) -> list[StoredEvent]:
+    """One transformation in one transaction: a `consume` on each input, a `transform` starting each output.
+
+    `inputs`: [{"batch", "quantity"}]; `outputs`: [{"batch", "product", "lot", "quantity", "unit",
+    "family", ...more data}]. Outputs may not exceed inputs when every unit is the same (family
+    rules check the rest, e.g. pure alcohol in blending).
+    """
+    if not inputs or not outputs:
+        raise InvalidEventError("a transformation needs inputs and outputs", field="inputs" if not inputs else "outputs")
+    output_ids = [str(o.get("batch")) for o in outputs]
+
+    def command(tx: Any) -> list[StoredEvent]:
+        consumed = []
+        for item in inputs:
+            batch = tx.batch(str(item.get("batch")))
+            if batch is None:
+                raise NotFoundError(f"no batch {item.get('batch')}", field="inputs")
+            consumed.append(append_custodial(tx, {"type": "consume", "batch": batch.id, "data": {
+                "quantity": item.get("quantity"), "unit": batch.unit, "into": output_ids}}, actor=actor))
+        links = [{"batch": c.body.batch, "event": c.hash, "quantity": c.body.data["quantity"],
+                  "unit": c.body.data["unit"]} for c in consumed]
+        made = [append_custodial(tx, {"type": "transform", "batch": o.get("batch"),
+                                      "data": {**{k: v for k, v in o.items() if k != "batch"}, "process": process,
+                                               "inputs": links}}, actor=actor) for o in outputs]
+        _check_balance(links, [m.body.data for m in made])
+        return consumed + made
+    return ledger.appending(command)
+
+
+def _check_balance(links: list[dict[str, Any]], outputs: list[Any]) -> None:
+    units = {link["unit"] for link in links} | {o["unit"] for o in outputs}
+    if len(units) != 1:
+        return  # mixed units (head -> kg, L -> bottle): the family's rules judge the balance
+    taken = sum(Decimal(link["quantity"]) for link in links)
+    made = sum(Decimal(o["quantity"]) for o in outputs)
+    if made > taken:
+        raise InvalidEventError(f"outputs ({made} {units.pop()}) exceed the inputs consumed ({taken})",
+                                field="outputs")
+
+
+def recall(ledger: Ledger, batch_id: str, *, actor: Actor, reason: str, also: list[str] | None = None) -> StoredEvent:
+    """A regulator's signed recall of a batch: it, its descendants and the selected sibling lots are flagged."""
+    return ledger.append({"type": "recall", "batch": batch_id, "data": {"reason": reason, "also": also or []}},
+                         actor=actor)
+
+
+def recalled(uow: UnitOfWork, batch_id: str) -> str | None:
+    """The recall covering the batch, if any."""
+    return uow.recall_of(batch_id)
