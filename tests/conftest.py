@@ -5,8 +5,9 @@
 - `ledger`: a Ledger on that database with the log key made; `make_org`, `make_batch`, `record`
   factories go through the real core, so every event is really signed and chained.
 
-Folders: tests/core (no Flask), tests/storage (databases, migrations, concurrency),
-tests/web (Flask test client).
+Folders mirror trace/: tests/ledger (pure formats, no database), tests/rules (family rules, no
+database), tests/services (commands over a real store, both databases), tests/storage (schema,
+migrations, the throwaway PostgreSQL), tests/web (Flask test client), tests/browser (Chromium).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Schema, migrations, file permissions and the throwaway PostgreSQL server (farmtrace.storage)."""

@@ -15,7 +15,7 @@ from farmtrace.services.log import make_checkpoint
 from farmtrace.ledger.signing import sign_event_hash
 from farmtrace.services.verify import verify_log
 from farmtrace.storage.engine import make_engine
-from tests.storage.test_tamper import attacker, verify_cli  # noqa: F401  (fixtures)
+from tests.services.test_tamper import attacker, verify_cli  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

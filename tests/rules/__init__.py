@@ -1,0 +1,1 @@
+"""Family rules and food knowledge (farmtrace.rules): pure functions over proposals, no database."""
