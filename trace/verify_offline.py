@@ -15,6 +15,7 @@ from typing import NoReturn
 from farmtrace.ledger.bundle import render, verify_bundle
 from farmtrace.ledger.checkpoint import parse_verifier_key
 from farmtrace.ledger.errors import CheckpointError
+import farmtrace.rules  # noqa: F401,E402  (declares the event types a bundle holds)
 
 USAGE = "verify-offline BUNDLE.json [--lang zh_CN|en] [--log-key VKEY] [--json]"
 

@@ -10,7 +10,8 @@ Rules enforced here, at the edge (nothing downstream checks again):
 2. only the envelope fields above, each of the right form;
 3. `type` is registered; a genesis type has no `prev`, any other batch event has one;
 4. `data` passes its type's validator (required fields, decimal strings).
-Family modules (issue "The four product families") register more types with `register`.
+The log's own entry types (`key_added`, `key_revoked`) are registered here; every food event type is
+declared in farmtrace.rules (steps.py and families/) and registered when that package is imported.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 DECIMAL = re.compile(r"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,9})?$")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-FAMILIES = ("produce", "pork", "baijiu", "water")
 LOG_ENTRY_TYPES = ("key_added", "key_revoked")
 """The entry types DESIGN reserves for the log itself: written and signed by the operator's log key
 alone (trace/services/keys.py), never by an org. Every append path refuses them (`refuse_reserved`), and
@@ -63,19 +63,9 @@ def register(kind: EventType) -> EventType:
     return kind
 
 
-_families_loaded = False
-
-
 def event_type(name: Any) -> EventType | None:
-    """The registered type called `name`; the family modules register theirs on first need."""
-    global _families_loaded
-    if not isinstance(name, str):
-        return None
-    if name not in EVENT_TYPES and not _families_loaded:
-        _families_loaded = True
-        from farmtrace.rules.families import load_all
-        load_all()
-    return EVENT_TYPES.get(name)
+    """The registered type called `name` (food types are registered by importing farmtrace.rules)."""
+    return EVENT_TYPES.get(name) if isinstance(name, str) else None
 
 
 # ---- data validators -------------------------------------------------------------------
@@ -110,31 +100,6 @@ def require_hash(data: Mapping[str, Any], name: str) -> None:
         raise InvalidEventError(f"data.{name} must be an event hash (64 lowercase hex digits)", field=f"data.{name}")
 
 
-def _create(data: Mapping[str, Any]) -> None:
-    require_text(data, "product")
-    lot = data.get("lot")
-    if not isinstance(lot, str) or not LOT.match(lot):
-        raise InvalidEventError("data.lot must be 1-20 printable ASCII characters (GS1 AI 10)", field="data.lot")
-    if data.get("family") not in FAMILIES:
-        raise InvalidEventError(f"data.family must be one of {', '.join(FAMILIES)}", field="data.family")
-    require_decimal(data, "quantity", positive=True)
-    require_text(data, "unit", max_len=16)
-
-
-def validate_new_batch(data: Mapping[str, Any]) -> None:
-    """What every batch-starting event records: product, lot, family, quantity, unit."""
-    _create(data)
-
-
-def _observe(data: Mapping[str, Any]) -> None:
-    require_text(data, "step", max_len=64)
-
-
-def _correct(data: Mapping[str, Any]) -> None:
-    require_hash(data, "amends")
-    require_text(data, "reason", max_len=500)
-
-
 def _key_added(data: Mapping[str, Any]) -> None:
     kid = data.get("key_id")
     if not isinstance(kid, str) or not KEY_ID.match(kid):
@@ -162,109 +127,6 @@ def require_org(data: Mapping[str, Any], name: str) -> None:
         raise InvalidEventError(f"data.{name} must be an org id", field=f"data.{name}")
 
 
-def require_quantity(data: Mapping[str, Any]) -> None:
-    """quantity (a positive decimal string) and unit."""
-    require_decimal(data, "quantity", positive=True)
-    require_text(data, "unit", max_len=16)
-
-
-def _ship(data: Mapping[str, Any]) -> None:
-    require_org(data, "to")
-    require_quantity(data)
-    require_text(data, "doc", max_len=100, optional=True)
-
-
-def _receive(data: Mapping[str, Any]) -> None:
-    require_hash(data, "ship")
-    require_quantity(data)
-    require_decimal(data, "loss", optional=True)
-
-
-def _inputs(data: Mapping[str, Any]) -> None:
-    inputs = data.get("inputs")
-    if not isinstance(inputs, list) or not 1 <= len(inputs) <= 100:
-        raise InvalidEventError("data.inputs must list 1-100 inputs", field="data.inputs")
-    for i, item in enumerate(inputs):
-        if not isinstance(item, dict):
-            raise InvalidEventError(f"data.inputs[{i}] must be an object", field=f"data.inputs[{i}]")
-        if not isinstance(item.get("batch"), str) or not IDENT.match(item["batch"]):
-            raise InvalidEventError(f"data.inputs[{i}].batch must be a batch id", field=f"data.inputs[{i}].batch")
-        require_hash(item, "event")
-        require_decimal(item, "quantity", positive=True)
-        require_text(item, "unit", max_len=16)
-
-
-def _transform(data: Mapping[str, Any]) -> None:
-    """The first event of a transformation's output batch: what it was made from."""
-    _create(data)
-    _inputs(data)
-    require_text(data, "process", max_len=64)
-
-
-def _consume(data: Mapping[str, Any]) -> None:
-    """An input batch gives up a quantity to a transformation."""
-    require_quantity(data)
-    outputs = data.get("into")
-    if not isinstance(outputs, list) or not 1 <= len(outputs) <= 100 or not all(
-            isinstance(b, str) and IDENT.match(b) for b in outputs):
-        raise InvalidEventError("data.into must list the output batch ids", field="data.into")
-
-
-def _sample(data: Mapping[str, Any]) -> None:
-    require_org(data, "lab")
-    require_text(data, "sample_id", max_len=64)
-
-
-def _test(data: Mapping[str, Any]) -> None:
-    """A lab's result (domain.md §1.2): the verdict is computed by the family rules, never typed in."""
-    require_hash(data, "sample")
-    require_text(data, "analyte", max_len=64)
-    require_text(data, "method", max_len=64)
-    require_text(data, "unit", max_len=16)
-    if "verdict" in data:
-        raise InvalidEventError("data.verdict is computed by farmtrace, not typed in", field="data.verdict")
-    if data.get("value") is None:
-        require_decimal(data, "lod")
-    else:
-        require_decimal(data, "value")
-    require_text(data, "report_no", max_len=64)
-
-
-def _cancel(data: Mapping[str, Any]) -> None:
-    """The sender takes back a shipment that was not received."""
-    require_hash(data, "ship")
-    require_text(data, "reason", max_len=500)
-
-
-def _sell(data: Mapping[str, Any]) -> None:
-    require_quantity(data)
-
-
-def _recall(data: Mapping[str, Any]) -> None:
-    require_text(data, "reason", max_len=500)
-    lots = data.get("also", [])
-    if not isinstance(lots, list) or not all(isinstance(b, str) and IDENT.match(b) for b in lots):
-        raise InvalidEventError("data.also must list batch ids", field="data.also")
-
-
-def _step(data: Mapping[str, Any]) -> None:
-    """A step with free-form key data elements (families add their own checks as rules)."""
-
-
-register(EventType("create", _create, genesis=True))
-register(EventType("observe", _observe))
-register(EventType("correct", _correct))
-register(EventType("ship", _ship))
-register(EventType("receive", _receive, by_non_holder=True))
-register(EventType("cancel", _cancel))
-register(EventType("transform", _transform, genesis=True))
-register(EventType("consume", _consume))
-register(EventType("sample", _sample))
-register(EventType("test", _test, by_non_holder=True))
-register(EventType("sell", _sell))
-register(EventType("recall", _recall, by_non_holder=True))
-for _name in ("stored", "packed", "inspected", "temperature_logged"):
-    register(EventType(_name, _step))
 register(EventType("key_added", _key_added, batchless=True, signed_by_log=True))
 register(EventType("key_revoked", _key_revoked, batchless=True, signed_by_log=True))
 assert {k.name for k in EVENT_TYPES.values() if k.signed_by_log} == set(LOG_ENTRY_TYPES)

@@ -4,7 +4,8 @@ Each family module (`produce`, `pork`, `baijiu`, `water`) exposes the same names
 `rules_for(family)` is a lookup, not a chain of ifs:
 
     FAMILY: str                          # "produce" | "pork" | "baijiu" | "water"
-    EVENT_TYPES: tuple[EventType, ...]   # registered with farmtrace.ledger.events.register on import
+    DECLARATIONS: tuple[Declaration, ...]  # one per event type: KDEs, labels, units (rules/declare.py)
+    EVENT_TYPES: tuple[EventType, ...]   # the same types, as `declare` registered them with the envelope
     HARD_RULES: tuple[Rule, ...]         # a violation refuses the event (RuleViolationError)
     SOFT_RULES: tuple[Rule, ...]         # a violation is recorded as a warning the regulator sees
     THRESHOLDS: tuple[Threshold, ...]    # limits as data: the rule picks the row valid on the event's date
@@ -27,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from farmtrace.ledger.events import EventType
+from farmtrace.rules.declare import Declaration, Said
 
 FAMILY_MODULES = ("produce", "pork", "baijiu", "water")
 
@@ -119,46 +121,74 @@ def valid_on(row: Threshold, on: date) -> bool:
     return row.valid_from <= on and (row.valid_to is None or on < row.valid_to)
 
 
-def limit_text(row: Threshold) -> str:
-    """A limit as people read it: "0.04–0.30 mg/kg", "≤ 0.2 mg/kg", "not detected"."""
+def limit_text(row: Threshold, lang: str = "en") -> str:
+    """A limit as people read it: "0.04–0.30 mg/kg", "≤ 0.2 mg/kg", "not detected" (未检出)."""
     if row.comparator == "range":
         return f"{row.limit}–{row.high} {row.unit}"
     if row.comparator == "not_detected":
-        return "not detected"
+        return "未检出" if lang != "en" else "not detected"
     return f"{row.comparator.replace('<=', '≤').replace('>=', '≥')} {row.limit} {row.unit}"
 
 
+ANALYTE_NAMES: dict[str, str] = {  # analyte (as rules name it) -> Chinese, for messages
+    "selenium": "硒", "cadmium": "镉", "lead": "铅", "mercury": "汞", "inorganic arsenic": "无机砷",
+    "arsenic": "砷", "moisture": "水分", "methanol": "甲醇", "cyanide": "氰化物", "bromate": "溴酸盐",
+    "nitrate": "硝酸盐", "nitrite": "亚硝酸盐", "ractopamine": "莱克多巴胺", "clenbuterol": "克伦特罗",
+    "salbutamol": "沙丁胺醇", "metasilicic acid": "偏硅酸", "strontium": "锶", "zinc": "锌", "lithium": "锂",
+    "iodide": "碘化物", "free carbon dioxide": "游离二氧化碳", "dissolved solids": "溶解性总固体",
+    "coliforms": "大肠菌群", "total coliforms": "大肠菌群", "escherichia coli": "大肠埃希氏菌",
+    "pseudomonas aeruginosa": "铜绿假单胞菌", "faecal streptococci": "粪链球菌",
+    "sulphite reducing clostridia": "产气荚膜梭菌", "total volatile basic nitrogen": "挥发性盐基氮",
+    "tvb-n": "挥发性盐基氮", "ethyl caproate": "己酸乙酯", "total acid": "总酸", "total ester": "总酯",
+}
+
+
+def analyte_zh(name: str) -> str:
+    """An analyte's Chinese name for a message (as written when none is known)."""
+    return ANALYTE_NAMES.get(name.lower(), name)
+
+
 def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
-                   factor: Decimal | None) -> tuple[bool | None, str]:
+                   factor: Decimal | None) -> tuple[bool | None, Said]:
     """Whether a lab result meets `row` (None: not comparable) and a message citing the standard.
 
     `factor` converts the result's unit into the row's (None: the units do not compare). A null
     value with an `lod` is "not detected": it meets a "≤"/"not detected" limit only if the LOD does.
     """
+    std, zh = row.standard, analyte_zh(name)
     if factor is None:
-        return None, f"{row.standard}: {name} in {data.get('unit')!r} cannot be compared with a limit in {row.unit}"
+        return None, Said(f"{std}: {name} in {data.get('unit')!r} cannot be compared with a limit in {row.unit}",
+                          f"{std}：{zh}的单位 {data.get('unit')} 无法与限量单位 {row.unit} 比较")
     if data.get("value") is None:
         lod = decimal(data.get("lod"))
         if lod is None:
-            return None, f"{row.standard}: {name} has neither a value nor a LOD"
+            return None, Said(f"{std}: {name} has neither a value nor a LOD", f"{std}：{zh}既无结果也无检出限")
         lod = lod * factor
         shown = f"{name} not detected (LOD {lod.normalize():f} {row.unit})"
+        shown_zh = f"{zh}未检出（检出限 {lod.normalize():f} {row.unit}）"
         if row.comparator in ("<=", "<", "not_detected"):
             ok = row.limit is None or lod <= row.limit
-            return ok, f"{row.standard}: {shown} {'meets' if ok else 'cannot show'} {limit_text(row)}"
-        return False, f"{row.standard}: {shown} is below {limit_text(row)}"
+            return ok, Said(f"{std}: {shown} {'meets' if ok else 'cannot show'} {limit_text(row)}",
+                            f"{std}：{shown_zh}，{'符合' if ok else '无法证明符合'} {limit_text(row, 'zh')}")
+        return False, Said(f"{std}: {shown} is below {limit_text(row)}",
+                           f"{std}：{shown_zh}，低于 {limit_text(row, 'zh')}")
     value = decimal(data.get("value"))
     if value is None:
-        return None, f"{row.standard}: {name} value {data.get('value')!r} is not a number"
+        return None, Said(f"{std}: {name} value {data.get('value')!r} is not a number",
+                          f"{std}：{zh}的结果 {data.get('value')} 不是数字")
     value = value * factor
     ok = row.holds(value)
     shown = f"{name} {value.normalize():f} {row.unit}"
+    shown_zh = f"{zh} {value.normalize():f} {row.unit}"
     if row.comparator == "range":
-        return ok, f"{row.standard}: {shown} {'within' if ok else 'outside'} {limit_text(row)}"
+        return ok, Said(f"{std}: {shown} {'within' if ok else 'outside'} {limit_text(row)}",
+                        f"{std}：{shown_zh}，{'在' if ok else '不在'} {limit_text(row, 'zh')} 范围内")
     if row.comparator == "not_detected":
-        return ok, f"{row.standard}: {shown} {'not detected' if ok else 'detected; must not be detected'}"
+        return ok, Said(f"{std}: {shown} {'not detected' if ok else 'detected; must not be detected'}",
+                        f"{std}：{shown_zh}，{'未检出' if ok else '检出；不得检出'}")
     sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<")}[row.comparator]
-    return ok, f"{row.standard}: {shown} {sign[0] if ok else sign[1]} {row.limit} {row.unit}"
+    mark = sign[0] if ok else sign[1]
+    return ok, Said(f"{std}: {shown} {mark} {row.limit} {row.unit}", f"{std}：{shown_zh} {mark} {row.limit} {row.unit}")
 
 
 Body = Mapping[str, Any]
@@ -255,7 +285,8 @@ class Family:
     hard_rules: tuple[Rule, ...]
     soft_rules: tuple[Rule, ...]
     thresholds: tuple[Threshold, ...]
-    judge_test: JudgeTest | None = None  # a lab result's verdict: ("pass" | "fail" | "info", message)
+    judge_test: JudgeTest | None = None
+    declarations: tuple[Declaration, ...] = ()  # one per event type of the family (farmtrace.rules.declare)  # a lab result's verdict: ("pass" | "fail" | "info", message)
 
 
 _LOADED: dict[str, Family] = {}
@@ -269,7 +300,7 @@ def rules_for(family: str) -> Family:
         module = importlib.import_module(f"{__name__}.{family}")
         _LOADED[family] = Family(module.FAMILY, tuple(module.EVENT_TYPES), tuple(module.HARD_RULES),
                                  tuple(module.SOFT_RULES), tuple(module.THRESHOLDS),
-                                 getattr(module, "judge_test", None))
+                                 getattr(module, "judge_test", None), tuple(getattr(module, "DECLARATIONS", ())))
     return _LOADED[family]
 
 

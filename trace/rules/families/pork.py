@@ -59,7 +59,8 @@ from typing import Any
 
 from farmtrace.ledger.errors import InvalidEventError
 from farmtrace.ledger import events
-from farmtrace.ledger.events import EventType, register, require_decimal, require_text, validate_new_batch
+from farmtrace.rules.steps import validate_new_batch
+from farmtrace.ledger.events import EventType, register, require_decimal, require_text
 from farmtrace.rules.families import (Proposal, Rule, Threshold, bodies_of, body_time, convert_units, decimal, fmt_decimal, parse_day,
                 proposal_inputs, threshold_for)
 

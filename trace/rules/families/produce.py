@@ -61,7 +61,8 @@ from decimal import Decimal
 from typing import Any
 
 from farmtrace.ledger.errors import InvalidEventError
-from farmtrace.ledger.events import EventType, register, require_decimal, require_text, validate_new_batch
+from farmtrace.rules.steps import validate_new_batch
+from farmtrace.ledger.events import EventType, register, require_decimal, require_text
 from farmtrace.rules.families import (Proposal, Rule, Threshold, body_day, claims_of, compare_result, decimal, limit_text, threshold_for,
                 valid_on)
 
