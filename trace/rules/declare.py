@@ -45,7 +45,8 @@ UNITS: dict[str, Words] = {  # UN/ECE Rec 20 codes and the symbols our records u
     "dose": ("剂", "doses"), "doses": ("剂", "doses"), "mL/mu": ("毫升/亩", "mL/mu"), "g/mu": ("克/亩", "g/mu"),
     "kg/mu": ("千克/亩", "kg/mu"), "mS/cm": ("毫西门子/厘米", "mS/cm"), "µS/cm": ("微西门子/厘米", "µS/cm"),
     "pH": ("pH", "pH"), "day": ("天", "days"), "days": ("天", "days"), "year": ("年", "years"), "h": ("小时", "h"),
-    "km": ("公里", "km"), "kWh": ("千瓦时", "kWh"), "1": ("", ""),
+    "km": ("公里", "km"), "kWh": ("千瓦时", "kWh"), "1": ("", ""), "d": ("天", "d"), "Ct": ("Ct 值", "Ct"),
+    "mg/100 g": ("毫克/100克", "mg/100 g"), "mg/100g": ("毫克/100克", "mg/100 g"),
 }
 
 COUNTIES: dict[str, Words] = {  # GB/T 2260 codes of Bazhong's districts and counties

@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from farmtrace.ledger.events import EventType
-from farmtrace.rules.declare import Declaration, Said
+from farmtrace.rules.declare import Declaration, Said, unit_name
 
 FAMILY_MODULES = ("produce", "pork", "baijiu", "water")
 
@@ -122,12 +122,14 @@ def valid_on(row: Threshold, on: date) -> bool:
 
 
 def limit_text(row: Threshold, lang: str = "en") -> str:
-    """A limit as people read it: "0.04–0.30 mg/kg", "≤ 0.2 mg/kg", "not detected" (未检出)."""
+    """A limit as people read it: "0.04–0.30 mg/kg", "≤ 0.2 mg/kg", "not detected" (未检出); in
+    Chinese with the unit's Chinese name ("≤ 4 °C", "≤ 0.2 毫克/千克")."""
+    unit = row.unit if lang == "en" else unit_name(row.unit, lang)
     if row.comparator == "range":
-        return f"{row.limit}–{row.high} {row.unit}"
+        return f"{row.limit}–{row.high} {unit}"
     if row.comparator == "not_detected":
         return "未检出" if lang != "en" else "not detected"
-    return f"{row.comparator.replace('<=', '≤').replace('>=', '≥')} {row.limit} {row.unit}"
+    return f"{row.comparator.replace('<=', '≤').replace('>=', '≥')} {row.limit} {unit}"
 
 
 ANALYTE_NAMES: dict[str, str] = {  # analyte (as rules name it) -> Chinese, for messages
@@ -155,17 +157,17 @@ def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
     `factor` converts the result's unit into the row's (None: the units do not compare). A null
     value with an `lod` is "not detected": it meets a "≤"/"not detected" limit only if the LOD does.
     """
-    std, zh = row.standard, analyte_zh(name)
+    std, zh, unit_zh = row.standard, analyte_zh(name), unit_name(row.unit, "zh")
     if factor is None:
         return None, Said(f"{std}: {name} in {data.get('unit')!r} cannot be compared with a limit in {row.unit}",
-                          f"{std}：{zh}的单位 {data.get('unit')} 无法与限量单位 {row.unit} 比较")
+                          f"{std}：{zh}的单位 {unit_name(data.get('unit'), 'zh')} 无法与限量单位 {unit_zh} 比较")
     if data.get("value") is None:
         lod = decimal(data.get("lod"))
         if lod is None:
             return None, Said(f"{std}: {name} has neither a value nor a LOD", f"{std}：{zh}既无结果也无检出限")
         lod = lod * factor
         shown = f"{name} not detected (LOD {lod.normalize():f} {row.unit})"
-        shown_zh = f"{zh}未检出（检出限 {lod.normalize():f} {row.unit}）"
+        shown_zh = f"{zh}未检出（检出限 {lod.normalize():f} {unit_zh}）"
         if row.comparator in ("<=", "<", "not_detected"):
             ok = row.limit is None or lod <= row.limit
             return ok, Said(f"{std}: {shown} {'meets' if ok else 'cannot show'} {limit_text(row)}",
@@ -179,7 +181,7 @@ def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
     value = value * factor
     ok = row.holds(value)
     shown = f"{name} {value.normalize():f} {row.unit}"
-    shown_zh = f"{zh} {value.normalize():f} {row.unit}"
+    shown_zh = f"{zh} {value.normalize():f} {unit_zh}"
     if row.comparator == "range":
         return ok, Said(f"{std}: {shown} {'within' if ok else 'outside'} {limit_text(row)}",
                         f"{std}：{shown_zh}，{'在' if ok else '不在'} {limit_text(row, 'zh')} 范围内")
@@ -188,7 +190,7 @@ def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
                         f"{std}：{shown_zh}，{'未检出' if ok else '检出；不得检出'}")
     sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<")}[row.comparator]
     mark = sign[0] if ok else sign[1]
-    return ok, Said(f"{std}: {shown} {mark} {row.limit} {row.unit}", f"{std}：{shown_zh} {mark} {row.limit} {row.unit}")
+    return ok, Said(f"{std}: {shown} {mark} {row.limit} {row.unit}", f"{std}：{shown_zh} {mark} {row.limit} {unit_zh}")
 
 
 Body = Mapping[str, Any]
