@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes
 
@@ -135,3 +137,19 @@ def under_prefix(gtin: str, prefix: str) -> bool:
 def prefixes_overlap(a: str, b: str) -> bool:
     """Whether two company prefixes share GTINs (one starts with the other)."""
     return a.startswith(b) or b.startswith(a)
+
+
+SERIAL = re.compile(r"^([\x21-\x7e]*?)(\d+)$")  # a serial (AI 21): any prefix, then its running number
+SerialRange = tuple[str, int, int, int]  # (prefix, first number, last number, digit count)
+
+
+def serial_ranges(canonicals: Iterable[str]) -> list[SerialRange]:
+    """The serial ranges of a lot's `commissioned` events (their canonical texts), in log order."""
+    out = []
+    for canonical in canonicals:
+        data = json.loads(canonical).get("data", {})
+        first, last = SERIAL.match(str(data.get("first_serial", ""))), SERIAL.match(str(data.get("last_serial", "")))
+        if first is None or last is None or first.group(1) != last.group(1):
+            continue
+        out.append((first.group(1), int(first.group(2)), int(last.group(2)), len(first.group(2))))
+    return out

@@ -40,7 +40,7 @@ from farmtrace.services.append import Actor
 from farmtrace.ledger.errors import ChainConflictError, CustodyError, InvalidRequestError, NotFoundError
 from farmtrace.rules.gs1 import digital_link_path
 from farmtrace.services.ledger import Ledger
-from farmtrace.services.scans import SerialRange, serial_ranges
+from farmtrace.rules.gs1 import SerialRange, serial_ranges
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CODE_LENGTH = 10

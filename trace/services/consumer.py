@@ -35,7 +35,7 @@ from farmtrace.storage.uow import UnitOfWork
 from farmtrace.rules.families.produce import COUNTY_NAMES
 from farmtrace.rules.gs1 import ai_value, gtin14
 from farmtrace.services.ledger import Ledger
-from farmtrace.services.scans import SERIAL, serial_ranges
+from farmtrace.rules.gs1 import SERIAL, serial_ranges
 from farmtrace.services.verify import verify_batch
 
 CERTIFICATE_FIELDS = ("certificate_no", "quarantine_certificate", "quality_certificate")

@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 from farmtrace.ledger.errors import CustodyError, InvalidEventError, NotFoundError, RuleViolationError
 from farmtrace.ledger.events import EventBody
+from farmtrace.services.transaction import Actor, AppendTx
 from farmtrace.rules.families import BatchState, Proposal, family_or_none
 from farmtrace.rules.gs1 import gtin14, is_gtin8, under_prefix
 
 if TYPE_CHECKING:
     from farmtrace.storage.uow import BatchRow
 
-    from farmtrace.services.append import Actor, AppendTx
 
 IN_TRANSIT_ONLY = ("receive", "cancel", "recall")
 

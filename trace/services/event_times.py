@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from farmtrace.ledger.errors import EventTimeError
 from farmtrace.ledger.events import EventBody
+from farmtrace.services.transaction import AppendTx
 
 if TYPE_CHECKING:
     from farmtrace.storage.uow import BatchRow
 
-    from farmtrace.services.append import AppendTx
 
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 """How far ahead of the server's clock an `at` may be (a device clock running fast)."""

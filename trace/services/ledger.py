@@ -26,6 +26,7 @@ from farmtrace.ledger.errors import ChainConflictError, InvalidEventError, NotFo
 from farmtrace.ledger.events import IDENT
 from farmtrace.rules.gs1 import company_prefix_problem, prefixes_overlap
 from farmtrace.services.groupcommit import GroupCommit
+from farmtrace.services.log import make_checkpoint
 from farmtrace.ledger.signing import KeySealer
 
 T = TypeVar("T")
@@ -86,7 +87,6 @@ class Ledger:
             return result
         result = self.write(run)
         if self.checkpoint_interval is not None and time.monotonic() - self._checkpointed_at > self.checkpoint_interval:
-            from farmtrace.services.log import make_checkpoint
             self._checkpointed_at = time.monotonic()
             make_checkpoint(self, max_age=self.checkpoint_interval)
         return result

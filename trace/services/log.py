@@ -8,7 +8,9 @@ at most every `checkpoint_interval` seconds; each is stored, and sizes only grow
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 from datetime import datetime, timezone
 
 from farmtrace.storage.models import Checkpoint
@@ -18,8 +20,22 @@ from farmtrace.ledger import merkle
 from farmtrace.ledger.checkpoint import Checkpoint as SignedCheckpoint
 from farmtrace.ledger.checkpoint import verifier_key
 from farmtrace.ledger.errors import KeyStateError, NotFoundError, ProofError
-from farmtrace.services.ledger import Ledger
+from farmtrace.services.append import Signer
 from farmtrace.ledger.signing import unb64
+
+
+T = TypeVar("T")
+
+
+class Ledger(Protocol):
+    """What the log needs of farmtrace.services.ledger.Ledger (which calls make_checkpoint itself)."""
+
+    log_origin: str
+    signer: Signer
+
+    def uow(self, *, write: bool = False) -> UnitOfWork: ...
+
+    def write(self, command: Callable[[UnitOfWork], T]) -> T: ...
 
 
 def log_verifier_key(ledger: Ledger) -> str:

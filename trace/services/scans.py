@@ -23,8 +23,6 @@ import hashlib
 import hmac
 import ipaddress
 import json
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,13 +33,13 @@ from farmtrace.storage.models import Scan
 from farmtrace.storage.uow import utc_aware
 
 from farmtrace.ledger.errors import InvalidRequestError
+from farmtrace.rules.gs1 import SERIAL, serial_ranges
+from farmtrace.services.cap_codes import check_cap_code
 from farmtrace.services.ledger import Ledger
 
 MAX_DEVICES = 10
 NETWORK_SHARE = 3
 MAX_PLACES = 5
-SERIAL = re.compile(r"^([\x21-\x7e]*?)(\d+)$")
-SerialRange = tuple[str, int, int, int]  # (prefix, first number, last number, digit count)
 FLAG_TEXT = {
     "unknown_serial": ("此序列号不属于该批次已赋码的酒瓶：疑似假冒。", "This serial was never issued for this lot: possibly counterfeit."),
     "after_opened": ("此瓶已被标记为开启或售出，之后又被另一部手机扫描：疑似回收灌装。",
@@ -99,18 +97,6 @@ _HAS_CODE = text("SELECT 1 FROM cap_codes WHERE batch_id = :b AND serial = :s")
 _SCANS = text("SELECT id, kind, at, place, client FROM scans WHERE batch_id = :b AND serial = :s ORDER BY id")
 
 
-def serial_ranges(canonicals: Iterable[str]) -> list[SerialRange]:
-    """The serial ranges of a lot's `commissioned` events (their canonical texts), in log order."""
-    out = []
-    for canonical in canonicals:
-        data = json.loads(canonical).get("data", {})
-        first, last = SERIAL.match(str(data.get("first_serial", ""))), SERIAL.match(str(data.get("last_serial", "")))
-        if first is None or last is None or first.group(1) != last.group(1):
-            continue
-        out.append((first.group(1), int(first.group(2)), int(last.group(2)), len(first.group(2))))
-    return out
-
-
 def _issued(events: list[Any], serial: str) -> bool:
     """Whether `serial` lies in a range the lot's `commissioned` events issued."""
     match = SERIAL.match(serial)
@@ -161,7 +147,6 @@ def mark_opened(ledger: Ledger, batch_id: str, serial: str, code: str, *, place:
     Raises:
         InvalidRequestError (field `code`): no code typed, or not this bottle's code; nothing is written.
     """
-    from farmtrace.services.cap_codes import check_cap_code  # cap_codes reads serial ranges from here
     if not code.strip():
         raise InvalidRequestError("请输入瓶盖内的开盖码。Type the code printed under the cap.", field="code")
     if not check_cap_code(ledger, batch_id, serial, code):

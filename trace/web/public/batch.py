@@ -10,22 +10,18 @@ chain's pages is a 404.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-import qrcode
-from flask import Blueprint, Response, abort, current_app, make_response, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 from farmtrace.services.certificate import certificate_for
-from farmtrace.services.consumer import gtin_of, page_state, public_token
+from farmtrace.services.consumer import page_state
 from farmtrace.services.exports.bundle import make_bundle
-from farmtrace.rules.gs1 import digital_link_path
 from farmtrace.services.ledger import Ledger
 from farmtrace.services.verify import verify_batch
 
