@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from farmtrace.services.append import Actor, StoredEvent
+from farmtrace.services.transaction import Actor, StoredEvent
 from farmtrace.services.ledger import Ledger
 from farmtrace.storage.engine import make_engine
 from farmtrace.storage.migrate import upgrade

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from farmtrace.config import load_settings
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import FarmtraceError
 from farmtrace.services.ledger import Ledger
 

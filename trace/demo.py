@@ -17,7 +17,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from farmtrace.services.append import Actor, AppendTx, StoredEvent, append_custodial
+from farmtrace.services.append import append_custodial
+
+from farmtrace.services.transaction import Actor, AppendTx, StoredEvent
 from farmtrace.services.ledger import Ledger
 
 DEMO_PASSWORD = "bazhong-demo-2026"

@@ -2,17 +2,16 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from farmtrace.ledger import events
 from farmtrace.ledger.errors import InvalidEventError
-from farmtrace.rules.families import BatchState, Proposal, rules_for
-from farmtrace.rules.families import pork
+from farmtrace.rules.declare import EXTRA_KDES, Declaration, Kde, Said, describe
+from farmtrace.rules.families import BatchState, Proposal, pork, rules_for
 
 CST = timezone(timedelta(hours=8))
 H = "ab" * 32  # any event hash
@@ -320,3 +319,119 @@ def test_no_rule_raises_on_odd_data() -> None:
                             assert rule.check(p) is None or isinstance(rule.check(p), str), (name, key, odd)
                     if p.type == "test":
                         assert pork.judge_test(p.data, when.date())[0] in ("pass", "fail", "info")
+
+
+# ---- declarations and words ---------------------------------------------------------------------------
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+UNIT_CODES = re.compile(r"\b(KGM|CEL|LTR|H87|HEA|head|day)\b")
+ENGLISH_LEFT_OVER = re.compile(r"\b(report|detected|shipped|slaughtered|lot|input|certificate|head|kg|KGM|CEL|data\.\w+)\b")
+
+
+def every_kde(kdes: Sequence[Kde]) -> Iterator[Kde]:
+    for kde in kdes:
+        yield kde
+        yield from every_kde(kde.items)
+
+
+def pork_kdes() -> Iterator[tuple[str, Kde]]:
+    for decl in pork.DECLARATIONS:
+        yield from ((decl.type, kde) for kde in every_kde(decl.kdes))
+    for type_, by_family in EXTRA_KDES.items():
+        yield from ((type_, kde) for kde in every_kde(by_family.get("pork", ())))
+
+
+def test_there_is_one_declaration_per_event_type_in_the_module_order() -> None:
+    assert [decl.type for decl in pork.DECLARATIONS] == [kind.name for kind in pork.EVENT_TYPES]
+    assert all(decl.family == "pork" and CHINESE.search(decl.zh) and decl.en for decl in pork.DECLARATIONS)
+
+
+@pytest.mark.parametrize("decl", pork.DECLARATIONS, ids=[d.type for d in pork.DECLARATIONS])
+def test_each_declarations_example_is_valid_and_reads_in_chinese_words(decl: Declaration) -> None:
+    assert decl.example is not None
+    events.EVENT_TYPES[decl.type].validate(decl.example)
+    shown = describe(decl.type, decl.example, "zh_CN", family="pork")
+    units = {k.unit_kde for k in decl.kdes} | {"unit"}       # shown with their numbers, not on their own
+    assert {s.name for s in shown} == {k.name for k in decl.kdes if k.name in decl.example} - units
+    for s in shown:
+        kde = decl.kde(s.name)
+        assert kde is not None and s.label == kde.zh, s      # no raw key, no "其他记录"
+        assert not UNIT_CODES.search(s.value), s
+        assert s.value not in kde.choices, s                  # choices by their names
+
+
+def test_every_kde_the_family_declares_or_adds_has_chinese_and_english_labels() -> None:
+    for type_, kde in pork_kdes():
+        assert CHINESE.search(kde.zh) and kde.en.strip(), (type_, kde.name)
+        for value, (zh, en) in kde.choices.items():
+            assert zh.strip() and en.strip(), (type_, kde.name, value)
+
+
+def test_every_field_the_story_records_is_shown_under_a_label() -> None:
+    for step, _, kind, _, _, data, _ in STORY:
+        shown = describe(kind, data, "zh_CN", family="pork")
+        assert all(s.label != "其他记录" for s in shown), (step, [s.name for s in shown if s.label == "其他记录"])
+
+
+def test_the_fields_the_family_adds_to_shared_steps_stay_free_form() -> None:
+    for type_, kdes in EXTRA_KDES.items():
+        for kde in kdes.get("pork", ()):
+            assert not kde.required, (type_, kde.name)
+    chill_room = next(data for step, _, _, _, _, data, _ in STORY if step == "chill room")
+    events.EVENT_TYPES["stored"].validate({**chill_room, "temperature": 2, "regime": "warm"})
+
+
+def all_messages() -> Iterator[tuple[str, str]]:
+    """(case id, message) of every refusal, warning and lab verdict the tables above expect."""
+    for case, (step, changes, drop, rule, _) in REFUSED.items():
+        yield case, findings(proposal_at(step, changes, drop), pork.HARD_RULES)[rule]
+    for case, (step, soft_changes, rule, _) in WARNED.items():
+        yield case, findings(proposal_at(step, soft_changes), pork.SOFT_RULES)[rule]
+    for case, (data, _, _) in LAB_RESULTS.items():
+        message = pork.judge_test({"method": "m", "report_no": "R-1", **data}, date(2026, 3, 15))[1]
+        assert message is not None
+        yield case, message
+
+
+def test_every_rule_message_is_said_in_chinese_citing_the_same_standard() -> None:
+    for case, message in all_messages():
+        assert isinstance(message, Said), case
+        assert CHINESE.search(message.zh) and not ENGLISH_LEFT_OVER.search(message.zh), (case, message.zh)
+        cited = str(message).split(": ")[0].split(" / ")[0]
+        assert (cited in message.zh) if not cited.startswith("farmtrace") else ("本平台规则" in message.zh), case
+
+
+IN_BOTH_LANGUAGES = {  # id: (how the message is produced, English as the API has always carried it, Chinese)
+    "a hard rule: cuts over the lead limit": (
+        lambda: findings(proposal_at("ship cuts", {"lead test": {"value": "0.35"}}), pork.HARD_RULES)["pork.residue_limits"],
+        "GB 2762-2022: lead 0.35 mg/kg > 0.2 mg/kg (report PB-0316); this lot may not be shipped, sold, packed or processed",
+        "GB 2762-2022：铅 0.35 毫克/千克 > 0.2 毫克/千克（报告 PB-0316）；本批次不得发运、销售、包装或加工"),
+    "a hard rule: a withdrawal shorter than listed": (
+        lambda: findings(proposal_at("ship pigs", {"treated": {"start": "2026-02-18", "end": "2026-02-20",
+                                                               "withdrawal_days": "3"}}), pork.HARD_RULES)["pork.withdrawal"],
+        ("农业部公告第278号 (2003): 土霉素注射液 treatment ended 2026-02-20; the listed period for 土霉素注射液 28 d runs "
+         "to 2026-03-20, after the shipment on 2026-03-14"),
+        ("农业部公告第278号 (2003)：土霉素注射液于 2026-02-20 停药；按公告规定的土霉素注射液休药期 28 天计，至 2026-03-20 届满，"
+         "晚于 2026-03-14 的发运")),
+    "a soft rule: a frozen reading above −18 °C": (
+        lambda: findings(proposal_at("cold 1", {"cold 1": {"value": "-12", "regime": "frozen"}}),
+                         pork.SOFT_RULES)["pork.frozen_reading"],
+        "GB/T 24616-2019: frozen pork at -12 °C > -18 °C", "GB/T 24616-2019：冷冻猪肉温度 -12 °C > -18 °C"),
+    "a lab verdict: ractopamine detected": (
+        lambda: pork.judge_test({"analyte": "莱克多巴胺", "value": "0.8", "unit": "µg/kg"}, date(2026, 3, 15))[1],
+        "农业农村部公告第250号 (2019): ractopamine detected (0.8 µg/kg); must not be detected",
+        "农业农村部公告第250号 (2019)：检出莱克多巴胺（0.8 微克/千克），不得检出"),
+    "a lab verdict: ASF not detected": (
+        lambda: pork.judge_test({"analyte": "ASFV", "value": None, "lod": "10", "unit": "copies/µL"}, date(2026, 3, 15))[1],
+        "农业农村部公告第119号 (2019): asfv not detected (LOD 10 copies/µL)",
+        "农业农村部公告第119号 (2019)：非洲猪瘟病毒未检出（检出限 10 拷贝/微升）"),
+}
+
+
+@pytest.mark.parametrize(("produce", "english", "chinese"), list(IN_BOTH_LANGUAGES.values()), ids=list(IN_BOTH_LANGUAGES))
+def test_a_message_keeps_its_english_and_says_it_in_chinese(produce: Callable[[], str | None], english: str,
+                                                            chinese: str) -> None:
+    message = produce()
+    assert isinstance(message, Said)
+    assert str.__str__(message) == english
+    assert message.zh == chinese

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.canonical import sha256_hex
 from farmtrace.ledger.errors import ChainConflictError, CustodyError, InvalidEventError, NotFoundError
 from farmtrace.ledger.events import EventBody

@@ -4,7 +4,7 @@ import multiprocessing
 import threading
 from collections import Counter
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import ChainConflictError
 from farmtrace.services.ledger import Ledger
 from farmtrace.services.verify import verify_log

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import CustodyError, InvalidEventError
 from farmtrace.services.lineage import recall, trace, transform
 from farmtrace.services.verify import verify_log

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from farmtrace.services import keys as core_keys
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import EventTimeError, InvalidEventError
 from farmtrace.services.event_times import EARLIEST_AT, MAX_CLOCK_SKEW, time_problem
 from farmtrace.ledger.events import EventBody, new_event_id

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from farmtrace.cli import main
-from farmtrace.services.append import Actor, AppendTx, StoredEvent, now_rfc3339
+from farmtrace.services.transaction import Actor, AppendTx, StoredEvent, now_rfc3339
 from farmtrace.ledger.bundle import MESSAGES, BundleReport, verify_bundle
 from farmtrace.ledger.checkpoint import Checkpoint
 from farmtrace.ledger.errors import KeyStateError, NotFoundError
@@ -214,7 +214,7 @@ def test_any_flipped_byte_is_refused_and_named_or_changes_nothing(ledger: Ledger
 
 
 def test_a_bundle_carries_the_whole_lineage_back_to_the_farms(ledger, make_org, make_batch) -> None:
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     from farmtrace.ledger.bundle import verify_bundle
     from farmtrace.services.exports.bundle import make_bundle
     from farmtrace.services.lineage import transform

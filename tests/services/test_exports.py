@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft7Validator, FormatChecker
 from openpyxl import load_workbook
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import InvalidRequestError, NotFoundError
 from farmtrace.services.exports import fsma204
 from farmtrace.services.exports._select import parse_window

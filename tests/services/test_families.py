@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import RuleViolationError
 from farmtrace.services.verify import verify_log
 from farmtrace.demo import CHAINS, CHINA, Writer, setup_orgs

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import CustodyError, FarmtraceError
 from farmtrace.services.verify import verify_log
 

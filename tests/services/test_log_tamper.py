@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from farmtrace.cli import main
 from farmtrace.ledger import merkle
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.canonical import canonicalize, sha256_hex
 from farmtrace.ledger.checkpoint import Checkpoint
 from farmtrace.services.log import make_checkpoint

@@ -8,7 +8,7 @@ databases.
 import pytest
 from sqlalchemy import text
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import ChainConflictError, CustodyError, InvalidEventError, NotFoundError
 from farmtrace.services.verify import verify_log
 from farmtrace.storage.engine import make_engine

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from farmtrace.cli import main
 from farmtrace.ledger import merkle
-from farmtrace.services.append import Actor, now_rfc3339
+from farmtrace.services.transaction import Actor, now_rfc3339
 from farmtrace.ledger.canonical import canonicalize, sha256_hex
 from farmtrace.ledger.errors import KeyStateError
 from farmtrace.ledger.events import new_event_id

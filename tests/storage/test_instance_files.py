@@ -4,7 +4,7 @@ import os
 import stat
 from pathlib import Path
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.web import create_app
 
 

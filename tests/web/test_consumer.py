@@ -52,7 +52,7 @@ def test_a_recall_of_an_ancestor_is_shown_first(client) -> None:
 
 
 def test_a_recall_changes_the_etag(app, client) -> None:
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     from farmtrace.services.lineage import recall
     etag = client.get(BOTTLES).headers["ETag"]
     recall(app.extensions["ledger"], "bottles-pc-0", actor=Actor(org="bazhong-samr"), reason="甲醇复检")
@@ -181,7 +181,7 @@ def test_the_bundle_a_phone_fetches_verifies_and_is_revalidated_by_etag(client) 
 def test_a_bottle_sold_by_serial_then_scanned_by_a_second_phone_is_flagged(app) -> None:
     """A retailer's `sell` naming the serial marks the bottle consumed: its buyer's phone may scan it,
     another phone after that is the refill pattern."""
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     app.extensions["ledger"].append({"type": "sell", "batch": "bottles-pc-0", "data": {
         "quantity": "1", "unit": "bottle", "serials": ["PC0000000555"]}}, actor=Actor(org="bazhou-market"))
     url = BOTTLES + "/21/PC0000000555"
@@ -326,7 +326,7 @@ def test_the_holder_issues_cap_codes_once_from_the_command_line_as_a_formula_saf
     from click.testing import CliRunner
 
     from farmtrace.cli import main
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     from tests.web.conftest import SECRET
     ledger = app.extensions["ledger"]
     distillery = Actor(org="pingchang-distillery")
@@ -354,7 +354,7 @@ def test_the_holder_issues_cap_codes_once_from_the_command_line_as_a_formula_saf
 
 
 def test_only_the_holder_may_issue_a_lots_cap_codes(app) -> None:
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     from farmtrace.services.cap_codes import issue_cap_codes
     from farmtrace.ledger.errors import CustodyError, InvalidRequestError
     ledger = app.extensions["ledger"]
@@ -381,7 +381,7 @@ def test_gs1_character_set_82_has_82_characters() -> None:
 @pytest.fixture
 def cset82_lots(app) -> dict[str, str]:
     """One rice lot packed with the demo's rice GTIN per set-82 character c, its lot code `c` + "x" + `c`."""
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     from farmtrace.services.consumer import gtin_of
     ledger = app.extensions["ledger"]
     gtin = gtin_of(ledger, "rice-nj-0")[0]
@@ -424,7 +424,7 @@ def test_every_set_82_lot_code_gets_a_live_link_over_the_test_client_and_real_ht
 
 
 def test_a_recall_reaches_the_consumer_through_a_lot_code_with_a_slash(app, client, cset82_lots) -> None:
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     from farmtrace.services.lineage import recall
     batch = next(b for b, lot in cset82_lots.items() if lot == "/x/")
     recall(app.extensions["ledger"], batch, actor=Actor(org="bazhong-samr"), reason="抽检不合格：斜杠批号")
@@ -509,7 +509,7 @@ def test_qr_codes_have_a_four_module_quiet_zone(client) -> None:
 
 
 def test_the_holder_issues_cap_codes_over_the_api_once(app, client, bearer) -> None:
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     from farmtrace.services.cap_codes import check_cap_code
     ledger = app.extensions["ledger"]
     distillery = Actor(org="pingchang-distillery")

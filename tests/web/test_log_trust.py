@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from farmtrace.cli import main as cli_main
 from farmtrace.services import keys as core_keys
-from farmtrace.services.append import Actor, AppendTx
+from farmtrace.services.transaction import Actor, AppendTx
 from farmtrace.ledger.errors import InvalidEventError
 from farmtrace.ledger import merkle
 from farmtrace.ledger.bundle import bundle_entry, verify_bundle

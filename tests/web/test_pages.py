@@ -99,7 +99,7 @@ def signature_checks(monkeypatch):
 
 def _grow(app, batch_id: str, n: int) -> list[str]:
     """Append `n` observations to the batch as its holder; return the hashes of its whole chain in order."""
-    from farmtrace.services.append import Actor
+    from farmtrace.services.transaction import Actor
     ledger = app.extensions["ledger"]
     with ledger.uow() as uow:
         holder = uow.batch(batch_id).org_id

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from farmtrace.storage.engine import make_engine
 from farmtrace.storage.migrate import upgrade
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.services.ledger import Ledger
 from farmtrace.services.verify import verify_log
 

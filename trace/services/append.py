@@ -23,7 +23,7 @@ from farmtrace.storage.uow import BatchRow
 
 from farmtrace.ledger.canonical import canonicalize, parse_json
 from farmtrace.services.custody import apply_custody, check_custody, judge
-from farmtrace.services.transaction import CHINA, Actor, AppendTx, Signer, StoredEvent, now_rfc3339, stored_from_row  # noqa: F401
+from farmtrace.services.transaction import Actor, AppendTx, StoredEvent
 from farmtrace.services.event_times import check_event_time, default_at
 from farmtrace.ledger.errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
                      NotFoundError, SignatureError)

@@ -36,7 +36,7 @@ from sqlalchemy import text
 from farmtrace.storage.models import CapCode, utcnow
 from farmtrace.storage.uow import UnitOfWork
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import ChainConflictError, CustodyError, InvalidRequestError, NotFoundError
 from farmtrace.rules.gs1 import digital_link_path
 from farmtrace.services.ledger import Ledger

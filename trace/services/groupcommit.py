@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from farmtrace.services.append import AppendTx
+from farmtrace.services.transaction import AppendTx
 
 T = TypeVar("T")
 Appending = Callable[[Callable[[AppendTx], list[Any]]], list[Any]]

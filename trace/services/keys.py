@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from farmtrace.storage.models import SigningKey
 from farmtrace.storage.uow import UnitOfWork
 
-from farmtrace.services.append import AppendTx, Signer, StoredEvent, now_rfc3339
+from farmtrace.services.transaction import AppendTx, Signer, StoredEvent, now_rfc3339
 from farmtrace.ledger.errors import KeyStateError, NotFoundError
 from farmtrace.ledger.events import EventBody, new_event_id
 from farmtrace.ledger.signing import b64, key_id, public_bytes

@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
-from farmtrace.storage.models import Org, OrgPrefix, SigningKey, User
+from farmtrace.storage.models import Batch, Org, OrgPrefix, SigningKey, User
 from farmtrace.storage.engine import is_sqlite
 from farmtrace.storage.uow import UnitOfWork
 
 from farmtrace.services import append as _append
 from farmtrace.services import keys as _keys
-from farmtrace.services.append import Actor, AppendTx, Signer, StoredEvent
+from farmtrace.services.transaction import Actor, AppendTx, Signer, StoredEvent
 from farmtrace.ledger.errors import ChainConflictError, InvalidEventError, NotFoundError
 from farmtrace.ledger.events import IDENT
 from farmtrace.rules.gs1 import company_prefix_problem, prefixes_overlap
@@ -35,6 +35,9 @@ ROLES = ("producer", "regulator", "admin")
 PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 CMA_NUMBER = re.compile(r"^[0-9]{12}$")
 """A 检验检测机构资质认定 (CMA) certificate number: 12 digits (year, issuing authority, field, serial)."""
+
+
+BatchRecord = Batch  # what `Ledger.batch` returns: pages and the API read batches through this name
 
 
 def _check_cma(cma: str, kind: str) -> None:

@@ -14,7 +14,8 @@ from farmtrace.storage.uow import UnitOfWork
 
 from farmtrace.ledger.errors import InvalidEventError, NotFoundError
 from farmtrace.services.ledger import Ledger
-from farmtrace.services.append import Actor, StoredEvent, append_custodial
+from farmtrace.services.append import append_custodial
+from farmtrace.services.transaction import Actor, StoredEvent
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from farmtrace.ledger import merkle
 from farmtrace.ledger.checkpoint import Checkpoint as SignedCheckpoint
 from farmtrace.ledger.checkpoint import verifier_key
 from farmtrace.ledger.errors import KeyStateError, NotFoundError, ProofError
-from farmtrace.services.append import Signer
+from farmtrace.services.transaction import Signer
 from farmtrace.ledger.signing import unb64
 
 

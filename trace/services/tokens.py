@@ -27,7 +27,7 @@ from farmtrace.storage.models import ApiToken, User, utcnow
 from farmtrace.storage.uow import UnitOfWork, utc_aware
 
 from farmtrace.services import audit
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import AuthenticationError, InvalidEventError, NotFoundError
 from farmtrace.services.ledger import Ledger
 

@@ -21,7 +21,7 @@ from collections import deque
 
 from flask import current_app, g, request
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import AuthenticationError, PermissionDeniedError, TooManyAttemptsError
 from farmtrace.services.ledger import Ledger
 from farmtrace.services.throttle import Throttle, Window, counter_key

@@ -1,6 +1,7 @@
 """Pork (猪肉, "一块肉"): live pigs from ear tagging to retail cuts (domain.md §3).
 
-Event types of this family (registered on import), with their key data elements:
+Event types of this family (one `Declaration` each in DECLARATIONS, registered on import), with their
+key data elements (labels, units and allowed words are in the declarations):
 - `animal_tagged` (starts the animal or pen lot): product, lot, family "pork", quantity (whole
   head), unit "head", tags (one 15-digit ear tag `^1\\d{14}$` per head), birth_or_arrival
   (YYYY-MM-DD), breed; optional origin_doc, sex.
@@ -9,7 +10,11 @@ Event types of this family (registered on import), with their key data elements:
 - `treated`: drug, approval_no, dose, dose_unit, route, start, end (dates), withdrawal_days.
 - `quarantined`: certificate_no (动物检疫合格证明), issuer, head, tags covered.
 Generic types judged here: ship, receive, sell, packed, transform (process "slaughter" | "cutting"
-| other), test, inspected, temperature_logged, stored.
+| other), test, inspected, temperature_logged, stored. The fields this family reads on them are added
+to those steps with `extend` (free-form: the rules judge them, the envelope does not).
+
+Every message a rule or `judge_test` returns is a `Said`: the English the API has always carried, with
+its Chinese beside it (the same standard number and edition, units and values in words).
 
 Hard rules (the event is refused; the message cites the standard and its edition):
 - pork.ear_tag: tags unique, one per head, county part a GB/T 2260 code; a certificate covers only
@@ -52,17 +57,41 @@ carcass is being chilled (排酸), not judged)}; a `stored` event may carry `tem
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from farmtrace.ledger.errors import InvalidEventError
 from farmtrace.ledger import events
-from farmtrace.rules.steps import validate_new_batch
-from farmtrace.ledger.events import EventType, register, require_decimal, require_text
-from farmtrace.rules.families import (Proposal, Rule, Threshold, bodies_of, body_time, convert_units, decimal, fmt_decimal, parse_day,
-                proposal_inputs, threshold_for)
+from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.ledger.events import EventType
+from farmtrace.rules.declare import (
+    VALUE_NAMES,
+    Declaration,
+    Kde,
+    Said,
+    Words,
+    declare,
+    extend,
+    registered,
+    unit_name,
+)
+from farmtrace.rules.families import (
+    Proposal,
+    Rule,
+    Threshold,
+    analyte_zh,
+    bodies_of,
+    body_time,
+    convert_units,
+    decimal,
+    fmt_decimal,
+    parse_day,
+    proposal_inputs,
+    threshold_for,
+)
+from farmtrace.rules.steps import NEW_BATCH, PLACE, validate_new_batch
 
 FAMILY = "pork"
 
@@ -97,6 +126,26 @@ SLAUGHTER_RULES = "生猪屠宰管理条例 (2021)"
 WITHDRAWAL = "农业部公告第278号 (2003)"
 OURS = "farmtrace rule (domain.md §3)"
 OUR_RULES_FROM = date(2000, 1, 1)  # our own rules apply to every event in the ledger
+CHINA_TIME = timezone(timedelta(hours=8))
+STANDARDS_ZH = {  # our own rules as a Chinese reader names them; published standards are cited as numbered
+    OURS: "本平台规则", "farmtrace rule": "本平台规则",
+    "farmtrace rule (industry practice 0–4 °C)": "本平台规则（行业惯例 0–4 °C）",
+}
+ANALYTES_ZH = {"asfv": "非洲猪瘟病毒"}  # beside farmtrace.rules.families.ANALYTE_NAMES
+UNITS_ZH = {"copies/µL": "拷贝/微升", "copies/μL": "拷贝/微升", "copies/uL": "拷贝/微升"}  # PCR units UNITS lacks
+
+
+def _std_zh(standard: str) -> str:
+    return STANDARDS_ZH.get(standard, standard)
+
+
+def _analyte_zh(name: str) -> str:
+    return ANALYTES_ZH.get(name) or analyte_zh(name)
+
+
+def _unit_zh(code: Any) -> str:
+    """A unit in Chinese words (as written when it has none, "" when it is not a text)."""
+    return UNITS_ZH.get(code, unit_name(code, "zh")) if isinstance(code, str) else unit_name(code, "zh")
 
 # ---- thresholds (domain.md §3.2); rows are picked by the date of the event they judge ------------------
 
@@ -136,7 +185,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
 LAB_RULES = frozenset({"pork.asf_negative", "pork.beta_agonist", "pork.residue_limits"})
 
 
-# ---- validators of this family's event types ---------------------------------------------------------
+# ---- checks of this family's KDEs, worded as the API has always worded them ----------------------------
 
 def _require_date(data: Mapping[str, Any], name: str, *, optional: bool = False) -> date | None:
     if name not in data and optional:
@@ -175,62 +224,203 @@ def _require_tags(data: Mapping[str, Any], name: str, head: int) -> None:
                                 field=f"data.{name}")
 
 
-def _animal_tagged(data: Mapping[str, Any]) -> None:
+def _new_pig_lot(data: Mapping[str, Any], name: str) -> None:
+    """The KDEs every new batch records, then: this family, counted in head."""
     validate_new_batch(data)
     if data["family"] != FAMILY:
         raise InvalidEventError(f'data.family must be "{FAMILY}"', field="data.family")
     if data["unit"] != "head":
         raise InvalidEventError('data.unit must be "head" for tagged animals', field="data.unit")
-    _require_tags(data, "tags", _require_count(data, "quantity"))
-    _require_date(data, "birth_or_arrival")
-    require_text(data, "breed", max_len=64)
-    require_text(data, "origin_doc", max_len=100, optional=True)
-    require_text(data, "sex", max_len=16, optional=True)
 
 
-def _fed(data: Mapping[str, Any]) -> None:
-    for name in ("feed", "supplier", "lot"):
-        require_text(data, name, max_len=100)
-    require_decimal(data, "kg", positive=True)
-    _require_list(data, "additives", allow_empty=True)
+def _checked(data: Mapping[str, Any], name: str) -> None:
+    """Checked already, with the KDE that starts the batch (`_new_pig_lot`)."""
 
 
-def _immunised(data: Mapping[str, Any]) -> None:
-    for name in ("vaccine", "manufacturer", "batch"):
-        require_text(data, name, max_len=100)
-    require_decimal(data, "dose", positive=True)
-    require_text(data, "dose_unit", max_len=16)
-    require_text(data, "vet", max_len=100)
+def _free(data: Mapping[str, Any], name: str) -> None:
+    """A KDE this family adds to a shared, free-form step: its rules judge it, the envelope does not."""
 
 
-def _treated(data: Mapping[str, Any]) -> None:
-    for name in ("drug", "approval_no"):
-        require_text(data, name, max_len=100)
-    require_decimal(data, "dose", positive=True)
-    require_text(data, "dose_unit", max_len=16)
-    require_text(data, "route", max_len=32)
-    start, end = _require_date(data, "start"), _require_date(data, "end")
+def _head(data: Mapping[str, Any], name: str) -> None:
+    _require_count(data, name)
+
+
+def _tags_of(head: str) -> Callable[[Mapping[str, Any], str], None]:
+    """Ear tags, one per head counted in the KDE `head` (checked again first, as the validators always did)."""
+    def check(data: Mapping[str, Any], name: str) -> None:
+        _require_tags(data, name, _require_count(data, head))
+    return check
+
+
+def _date(data: Mapping[str, Any], name: str) -> None:
+    _require_date(data, name)
+
+
+def _end(data: Mapping[str, Any], name: str) -> None:
+    start, end = _day(data.get("start")), _require_date(data, name)
     if start and end and end < start:
         raise InvalidEventError(f"data.end ({end}) is before data.start ({start})", field="data.end")
-    value = data.get("withdrawal_days")
+
+
+def _additives(data: Mapping[str, Any], name: str) -> None:
+    _require_list(data, name, allow_empty=True)
+
+
+def _withdrawal_days_kde(data: Mapping[str, Any], name: str) -> None:
+    value = data.get(name)
     if not isinstance(value, str) or not DAYS.match(value):
         raise InvalidEventError(f'data.withdrawal_days must be whole days as a string, e.g. "28", got {value!r}',
                                 field="data.withdrawal_days")
 
 
-def _quarantined(data: Mapping[str, Any]) -> None:
-    require_text(data, "certificate_no", max_len=64)
-    require_text(data, "issuer", max_len=100)
-    _require_tags(data, "tags", _require_count(data, "head"))
+# ---- the declarations: one per event type of this family --------------------------------------------
+
+SEXES: dict[str, Words] = {
+    "boar": ("公猪", "boar"), "sow": ("母猪", "sow"), "barrow": ("去势公猪", "barrow"), "gilt": ("后备母猪", "gilt"),
+    "male": ("公", "male"), "female": ("母", "female"), "mixed": ("公母混群", "mixed"),
+}
+ROUTES: dict[str, Words] = {
+    "im": ("肌内注射", "intramuscular"), "iv": ("静脉注射", "intravenous"), "sc": ("皮下注射", "subcutaneous"),
+    "oral": ("口服", "oral"), "feed": ("混饲", "in feed"), "water": ("混饮", "in drinking water"),
+}
+TAG_HELP = ("每头一个 15 位耳标号：1 + 6 位县级行政区划代码 + 8 位顺序号",
+            "one 15-digit ear tag per head: 1 + 6-digit county code + 8-digit sequence")
 
 
-EVENT_TYPES: tuple[EventType, ...] = (
-    register(EventType("animal_tagged", _animal_tagged, family=FAMILY, genesis=True)),
-    register(EventType("fed", _fed, family=FAMILY)),
-    register(EventType("immunised", _immunised, family=FAMILY)),
-    register(EventType("treated", _treated, family=FAMILY)),
-    register(EventType("quarantined", _quarantined, family=FAMILY)),
-)
+def _dose() -> tuple[Kde, Kde]:
+    return (Kde("dose", "decimal", "剂量", "Dose", positive=True, unit_kde="dose_unit"),
+            Kde("dose_unit", "text", "剂量单位", "Dose unit", max_len=16, help_zh="如 毫升 (mL)、头份",
+                help_en="e.g. mL, doses"))
+
+
+ANIMAL_TAGGED = declare(Declaration(
+    "animal_tagged", "加施耳标", "Ear tagged", kdes=(
+        replace(NEW_BATCH[0], check=_new_pig_lot),
+        *(replace(kde, check=_checked) for kde in NEW_BATCH[1:3]),
+        replace(NEW_BATCH[3], zh="头数", en="Head", check=_head,
+                help_zh="整头数，如 12", help_en='whole head as a string, e.g. "12"'),
+        replace(NEW_BATCH[4], check=_checked, help_zh="头 (head)", help_en="head"),
+        Kde("tags", "list", "耳标号", "Ear tags", check=_tags_of("quantity"), help_zh=TAG_HELP[0],
+            help_en=TAG_HELP[1]),
+        Kde("birth_or_arrival", "date", "出生或引入日期", "Born or arrived", check=_date),
+        Kde("breed", "text", "品种", "Breed", max_len=64, help_zh="如 青峪猪", help_en="e.g. Qingyu pig (青峪猪)"),
+        Kde("origin_doc", "text", "来源证明", "Origin document", required=False, max_len=100,
+            help_zh="引入猪只的检疫合格证明编号等", help_en="e.g. the quarantine certificate of bought-in pigs"),
+        Kde("sex", "text", "性别", "Sex", required=False, max_len=16, choices=SEXES),
+        PLACE),
+    family=FAMILY, genesis=True,
+    help_zh="为猪只加施耳标并建立批次（一栏或一头）", help_en="ear tags the pigs and starts their lot (a pen or one animal)",
+    example={"product": "青峪猪 生猪", "lot": "QY-2026-001", "family": "pork", "quantity": "2", "unit": "head",
+             "tags": ["151192100000001", "151192100000002"], "birth_or_arrival": "2025-12-20", "breed": "青峪猪",
+             "sex": "barrow", "place": "通江县 青峪镇 养殖场"}))
+FED = declare(Declaration(
+    "fed", "饲喂", "Fed", kdes=(
+        Kde("feed", "text", "饲料", "Feed", max_len=100),
+        Kde("supplier", "text", "饲料供应商", "Supplier", max_len=100),
+        Kde("lot", "text", "饲料批号", "Feed lot", max_len=100),
+        Kde("kg", "decimal", "饲喂量", "Amount fed", positive=True, unit="KGM"),
+        Kde("additives", "list", "添加剂", "Additives", check=_additives, help_zh="没有时留空",
+            help_en="may be empty"),
+        PLACE),
+    family=FAMILY,
+    example={"feed": "育肥猪配合饲料", "supplier": "巴中饲料厂", "lot": "F-0120", "kg": "50",
+             "additives": ["复合维生素"]}))
+IMMUNISED = declare(Declaration(
+    "immunised", "免疫", "Immunised", kdes=(
+        Kde("vaccine", "text", "疫苗", "Vaccine", max_len=100),
+        Kde("manufacturer", "text", "生产厂家", "Manufacturer", max_len=100),
+        Kde("batch", "text", "疫苗批号", "Vaccine batch", max_len=100),
+        *_dose(),
+        Kde("vet", "text", "兽医", "Vet", max_len=100),
+        PLACE),
+    family=FAMILY,
+    example={"vaccine": "猪瘟活疫苗", "manufacturer": "成都某生物制品厂", "batch": "V-2026-01", "dose": "1",
+             "dose_unit": "头份", "vet": "王兽医"}))
+TREATED = declare(Declaration(
+    "treated", "用药治疗", "Treated", kdes=(
+        Kde("drug", "text", "兽药", "Drug", max_len=100),
+        Kde("approval_no", "text", "兽药批准文号", "Approval no.", max_len=100),
+        *_dose(),
+        Kde("route", "text", "给药途径", "Route", max_len=32, choices=ROUTES),
+        Kde("start", "date", "开始日期", "Start", check=_date),
+        Kde("end", "date", "结束日期", "End", check=_end, help_zh="不早于开始日期", help_en="not before the start"),
+        Kde("withdrawal_days", "count", "休药期", "Withdrawal period", unit="day", check=_withdrawal_days_kde,
+            help_zh="整天数，没有时填 0；不得短于农业部公告第278号规定的休药期",
+            help_en='whole days, "0" for none; not shorter than the period listed by 农业部公告第278号'),
+        PLACE),
+    family=FAMILY,
+    example={"drug": "土霉素注射液", "approval_no": "兽药字220011111", "dose": "5", "dose_unit": "mL", "route": "im",
+             "start": "2026-02-05", "end": "2026-02-07", "withdrawal_days": "28"}))
+QUARANTINED = declare(Declaration(
+    "quarantined", "产地检疫", "Quarantined at origin", kdes=(
+        Kde("certificate_no", "text", "动物检疫合格证明编号", "Quarantine certificate no.", max_len=64),
+        Kde("issuer", "text", "出证机构", "Issued by", max_len=100, help_zh="如 通江县动物卫生监督所",
+            help_en="the county animal health supervision office"),
+        Kde("head", "count", "头数", "Head", unit="head", check=_head),
+        Kde("tags", "list", "耳标号", "Ear tags", check=_tags_of("head"), help_zh=TAG_HELP[0], help_en=TAG_HELP[1]),
+        PLACE),
+    family=FAMILY,
+    help_zh="官方兽医出具动物检疫合格证明", help_en="an official vet issues the animal quarantine certificate",
+    example={"certificate_no": "5100000000123", "issuer": "通江县动物卫生监督所", "head": "2",
+             "tags": ["151192100000001", "151192100000002"]}))
+
+DECLARATIONS: tuple[Declaration, ...] = (ANIMAL_TAGGED, FED, IMMUNISED, TREATED, QUARANTINED)
+EVENT_TYPES: tuple[EventType, ...] = registered(DECLARATIONS)
+
+# ---- KDEs this family adds to the shared steps ------------------------------------------------------
+
+LIVE_WEIGHT = Kde("live_weight", "decimal", "活重", "Live weight", required=False, check=_free, unit="KGM",
+                  help_zh="整批活猪的总重", help_en="the whole lot's live weight")
+COMMITMENT_NO = Kde("certificate_no", "text", "承诺达标合格证编号", "Commitment certificate no.", required=False,
+                    check=_free)
+REGIMES: dict[str, Words] = {"chilled": ("冷鲜", "chilled"), "frozen": ("冷冻", "frozen"),
+                             "chilling": ("排酸（冷却中）", "chilling")}
+LOCATIONS: dict[str, Words] = {"air": ("库内空气", "air"), "core": ("肉中心", "core"),
+                               "cutting_room": ("分割车间", "cutting room")}
+REGIME = Kde("regime", "choice", "温控类别", "Regime", required=False, check=_free, choices=REGIMES,
+             help_zh="默认冷鲜；排酸期间的读数不判定", help_en="chilled unless said; readings while chilling are not judged")
+LOCATION = Kde("location", "choice", "测温位置", "Location", required=False, check=_free, choices=LOCATIONS)
+READING_UNIT = Kde("unit", "text", "单位", "Unit", required=False, check=_free, help_zh="°C (CEL)", help_en="°C (CEL)")
+
+extend("ship", FAMILY, (LIVE_WEIGHT,))
+extend("receive", FAMILY, (COMMITMENT_NO, LIVE_WEIGHT))
+extend("inspected", FAMILY, (
+    Kde("stage", "choice", "检验环节", "Stage", required=False, check=_free, choices={
+        "ante-mortem": ("宰前检验", "ante-mortem"), "post-mortem": ("宰后检验", "post-mortem")}),
+    Kde("certificate_no", "text", "动物检疫合格证明编号", "Quarantine certificate no.", required=False, check=_free),
+    Kde("result", "choice", "结果", "Result", required=False, check=_free, choices={
+        "pass": ("合格", "pass"), "fail": ("不合格", "fail")}),
+    Kde("quarantine_certificate", "text", "检疫合格证明编号", "Quarantine certificate no.", required=False,
+        check=_free, help_zh="宰后检疫出具", help_en="issued at post-mortem quarantine"),
+    Kde("quality_certificate", "text", "肉品品质检验合格证编号", "Meat quality certificate no.", required=False,
+        check=_free),
+    LIVE_WEIGHT))
+extend("transform", FAMILY, (
+    LIVE_WEIGHT,
+    Kde("asf_reports", "list", "非洲猪瘟检测报告编号", "ASF test reports", required=False, check=_free,
+        help_zh="投入批次阴性结果的报告编号", help_en="report numbers of the inputs' negative results"),
+    Kde("meat_certificates", "items", "两证", "Meat certificates", required=False, check=_free, items=(
+        Kde("quarantine", "text", "检疫合格证明", "Quarantine certificate"),
+        Kde("quality", "text", "肉品品质检验合格证", "Meat quality certificate")),
+        help_zh="投入批次的检疫合格证明和肉品品质检验合格证编号",
+        help_en="the inputs' quarantine and meat-quality certificate numbers")))
+extend("temperature_logged", FAMILY, (
+    Kde("device", "text", "测温设备", "Device", required=False, check=_free),
+    Kde("value", "decimal", "温度", "Temperature", required=False, check=_free, unit_kde="unit"),
+    READING_UNIT,
+    Kde("probe", "choice", "探头", "Probe", required=False, check=_free, choices={
+        "air": ("空气探头", "air"), "core": ("中心探头", "core")}),
+    LOCATION, REGIME))
+extend("stored", FAMILY, (
+    Kde("room", "text", "库房", "Room", required=False, check=_free),
+    Kde("start", "date", "入库日期", "Stored from", required=False, check=_free),
+    Kde("temperature", "decimal", "温度", "Temperature", required=False, check=_free, unit_kde="unit"),
+    READING_UNIT, LOCATION, REGIME))
+extend("packed", FAMILY, (
+    Kde("net", "decimal", "每件净含量", "Net per unit", required=False, check=_free, unit_kde="net_unit"),
+    Kde("net_unit", "text", "净含量单位", "Net unit", required=False, check=_free),
+    Kde("pack_date", "date", "包装日期", "Pack date", required=False, check=_free)))
+VALUE_NAMES.update({"屠宰": ("屠宰", "slaughter"), "分割": ("分割", "cutting"), **REGIMES, **LOCATIONS})
 
 
 # ---- reading bodies -----------------------------------------------------------------------------------
@@ -326,40 +516,53 @@ def analyte_of(data: Mapping[str, Any]) -> str:
 
 
 def judge_row(row: Threshold, data: Mapping[str, Any], name: str, value: Decimal | None = None,
-              note: str = "") -> tuple[str, str]:
+              note: str = "") -> tuple[str, Said]:
     """Judge one lab result against one threshold row (a value equal to a "<=" limit passes)."""
-    unit = data.get("unit")
+    std, zh = row.standard, _analyte_zh(name)
+    unit, limit_unit = data.get("unit"), _unit_zh(row.unit)
+    unit_zh = _unit_zh(unit)
     if value is None and data.get("value") is None:
         lod = decimal(data.get("lod"))
         if lod is None:
-            return "info", f"{row.standard}: {name} has neither a value nor an LOD"
+            return "info", Said(f"{std}: {name} has neither a value nor an LOD", f"{std}：{zh}既无结果也无检出限")
         if row.limit is None and row.comparator == "not_detected":
-            return "pass", f"{row.standard}: {name} not detected (LOD {data.get('lod')} {unit})"
+            return "pass", Said(f"{std}: {name} not detected (LOD {data.get('lod')} {unit})",
+                                f"{std}：{zh}未检出（检出限 {data.get('lod')} {unit_zh}）")
         bound = row.limit if row.limit is not None else Decimal(0)
         lod_in = _convert(lod, unit, row.unit)
         if lod_in is None:
-            return "info", f"{row.standard}: {name} LOD is in {unit}, the limit in {row.unit}; cannot compare"
+            return "info", Said(f"{std}: {name} LOD is in {unit}, the limit in {row.unit}; cannot compare",
+                                f"{std}：{zh}的检出限单位为 {unit_zh}，限量单位为 {limit_unit}，无法比较")
         if lod_in <= bound:
-            return "pass", f"{row.standard}: {name} not detected (LOD {data.get('lod')} {unit} ≤ {_fmt(bound)} {row.unit})"
-        return "info", (f"{row.standard}: {name} not detected, but LOD {data.get('lod')} {unit} is above "
-                        f"{_fmt(bound)} {row.unit}; not conclusive")
+            return "pass", Said(f"{std}: {name} not detected (LOD {data.get('lod')} {unit} ≤ {_fmt(bound)} {row.unit})",
+                                f"{std}：{zh}未检出（检出限 {data.get('lod')} {unit_zh} ≤ {_fmt(bound)} {limit_unit}）")
+        return "info", Said(f"{std}: {name} not detected, but LOD {data.get('lod')} {unit} is above "
+                            f"{_fmt(bound)} {row.unit}; not conclusive",
+                            f"{std}：{zh}未检出，但检出限 {data.get('lod')} {unit_zh} 高于 {_fmt(bound)} {limit_unit}，"
+                            "不能据此判定")
     measured = value if value is not None else decimal(data.get("value"))
     if measured is None:
-        return "info", f"{row.standard}: {name} value is not a number"
+        return "info", Said(f"{std}: {name} value is not a number", f"{std}：{zh}的结果不是数字")
     if row.comparator == "not_detected":
         if measured == 0:
-            return "pass", f"{row.standard}: {name} not detected"
-        return "fail", f"{row.standard}: {name} detected ({data.get('value')} {unit}); must not be detected"
+            return "pass", Said(f"{std}: {name} not detected", f"{std}：{zh}未检出")
+        return "fail", Said(f"{std}: {name} detected ({data.get('value')} {unit}); must not be detected",
+                            f"{std}：检出{zh}（{data.get('value')} {unit_zh}），不得检出")
     converted = measured if value is not None else _convert(measured, unit, row.unit)
     if converted is None:
-        return "info", f"{row.standard}: {name} is in {unit}, the limit in {row.unit}; cannot compare"
+        return "info", Said(f"{std}: {name} is in {unit}, the limit in {row.unit}; cannot compare",
+                            f"{std}：{zh}的结果单位为 {unit_zh}，限量单位为 {limit_unit}，无法比较")
+    limit = _fmt(row.limit or Decimal(0))
     shown = f"{name} {_fmt(converted)} {row.unit}{note}"
+    shown_zh = f"{zh} {_fmt(converted)} {limit_unit}{note.zh if isinstance(note, Said) else note}"
     if row.holds(converted):
-        return "pass", f"{row.standard}: {shown} within {row.comparator} {_fmt(row.limit or Decimal(0))} {row.unit}"
-    return "fail", f"{row.standard}: {shown} > {_fmt(row.limit or Decimal(0))} {row.unit}"
+        sign = {"<=": "≤", ">=": "≥"}.get(row.comparator, row.comparator)
+        return "pass", Said(f"{std}: {shown} within {row.comparator} {limit} {row.unit}",
+                            f"{std}：{shown_zh}，符合 {sign} {limit} {limit_unit}")
+    return "fail", Said(f"{std}: {shown} > {limit} {row.unit}", f"{std}：{shown_zh} > {limit} {limit_unit}")
 
 
-def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -> tuple[str, str | None]:
+def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -> tuple[str, Said | None]:
     """The verdict on a lab `test` body's data: ("pass" | "fail" | "info", message citing the standard).
 
     A null value with an `lod` means "not detected": it passes a must-not-be-detected rule (β-agonists,
@@ -375,7 +578,7 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
     return judge_row(row, data, name)
 
 
-def _verdicts(bodies: Iterable[Body], analytes: Iterable[str]) -> list[tuple[str, str, Body]]:
+def _verdicts(bodies: Iterable[Body], analytes: Iterable[str]) -> list[tuple[str, Said, Body]]:
     """(verdict, message, body) of every test of the given analytes."""
     wanted = set(analytes)
     out = []
@@ -384,34 +587,39 @@ def _verdicts(bodies: Iterable[Body], analytes: Iterable[str]) -> list[tuple[str
         when = _when(body)
         if analyte_of(data) in wanted and when is not None:  # the envelope always has `at`; rules stay deterministic
             verdict, message = judge_test(data, when.date())
-            out.append((verdict, message or "", body))
+            out.append((verdict, message or Said("", ""), body))
     return out
 
 
 # ---- hard rules ---------------------------------------------------------------------------------------------
 
-def _ear_tags(p: Proposal) -> str | None:
+def _ear_tags(p: Proposal) -> Said | None:
     tags = [t for t in p.data.get("tags", []) if isinstance(t, str)]
     for tag in tags:
         if tag[1:3] not in PROVINCES:
-            return f"{TAGS}: ear tag {tag} has county part {tag[1:7]}, not a GB/T 2260 county code"
+            return Said(f"{TAGS}: ear tag {tag} has county part {tag[1:7]}, not a GB/T 2260 county code",
+                        f"{TAGS}：耳标 {tag} 中的县级代码 {tag[1:7]} 不是 GB/T 2260 行政区划代码")
     if len(set(tags)) != len(tags):
         twice = sorted({t for t in tags if tags.count(t) > 1})
-        return f"{TAGS}: one tag per animal, never reused; {', '.join(twice)} listed twice"
+        return Said(f"{TAGS}: one tag per animal, never reused; {', '.join(twice)} listed twice",
+                    f"{TAGS}：一畜一标，不得重复使用；{'、'.join(twice)} 重复登记")
     if p.type == "quarantined":
         own = {t for body in _of(p.history, "animal_tagged") for t in _data(body).get("tags", [])}
         stranger = [t for t in tags if own and t not in own]
         if stranger:
-            return f"{TAGS}: certificate {p.data.get('certificate_no')} names tags not in this lot: {', '.join(stranger)}"
+            number = p.data.get("certificate_no")
+            return Said(f"{TAGS}: certificate {number} names tags not in this lot: {', '.join(stranger)}",
+                        f"{TAGS}：检疫合格证明 {number} 所列耳标不属于本批次：{'、'.join(stranger)}")
     return None
 
 
-def _banned_additive(p: Proposal) -> str | None:
+def _banned_additive(p: Proposal) -> Said | None:
     for additive in p.data.get("additives", []):
         text = str(additive).lower()
         for alias, name in ANALYTES.items():
             if name in BETA_AGONISTS and alias in text:
-                return f"{BANNED}: {additive} ({name}, a β-agonist) is banned in food animals"
+                return Said(f"{BANNED}: {additive} ({name}, a β-agonist) is banned in food animals",
+                            f"{BANNED}：{additive}（{_analyte_zh(name)}，β-受体激动剂）禁止在食品动物中使用")
     return None
 
 
@@ -425,41 +633,47 @@ def _certificate_for(bodies: Sequence[Body], since_last_receive: bool) -> Body |
     return certificates[-1] if certificates else None
 
 
-def _quarantine_certificate(p: Proposal) -> str | None:
+def _quarantine_certificate(p: Proposal) -> Said | None:
     if p.batch is None or not _is_live(p.history, _unit(p)):
         return None
     shipped = decimal(p.data.get("quantity"))
     certificate = _certificate_for(p.history, since_last_receive=True)
     if certificate is None:
-        return (f"{QUARANTINE}: live pigs leave only with a 动物检疫合格证明; no `quarantined` event "
-                "since the lot last arrived")
+        return Said(f"{QUARANTINE}: live pigs leave only with a 动物检疫合格证明; no `quarantined` event "
+                    "since the lot last arrived",
+                    f"{QUARANTINE}：活猪须凭动物检疫合格证明调出；本批次自上次到达以来没有产地检疫记录")
     head = decimal(_data(certificate).get("head"))
     if shipped is not None and head is not None and head < shipped:
-        return (f"{QUARANTINE}: certificate {_data(certificate).get('certificate_no')} covers {head} head, "
-                f"{shipped} shipped")
+        number = _data(certificate).get("certificate_no")
+        return Said(f"{QUARANTINE}: certificate {number} covers {head} head, {shipped} shipped",
+                    f"{QUARANTINE}：检疫合格证明 {number} 只涵盖 {head} 头，实际发运 {shipped} 头")
     return None
 
 
-def _commitment_certificate(p: Proposal) -> str | None:
+def _commitment_certificate(p: Proposal) -> Said | None:
     if p.at.date() < COMMITMENT_FROM:
         return None
     number = p.data.get("certificate_no")
     has_number = isinstance(number, str) and number.strip() != ""
     if p.type == "transform":
         if p.data.get("unit") == "head" and len(p.data.get("inputs", []) or []) >= 2 and not has_number:
-            return f"{COMMITMENT}: mixing live lots issues a new 承诺达标合格证; record data.certificate_no"
+            return Said(f"{COMMITMENT}: mixing live lots issues a new 承诺达标合格证; record data.certificate_no",
+                        f"{COMMITMENT}：多批活猪混群须开具新的承诺达标合格证；请填写合格证编号")
         return None
     if p.batch is None or not _is_live(p.history, _unit(p)):
         return None
     if p.type == "ship" and p.org_kind == "producer" and not has_number:
-        return f"{COMMITMENT}: a producer ships live pigs with a 承诺达标合格证 per lot; record data.certificate_no"
+        return Said(f"{COMMITMENT}: a producer ships live pigs with a 承诺达标合格证 per lot; record data.certificate_no",
+                    f"{COMMITMENT}：生产者调出活猪须每批附承诺达标合格证；请填写合格证编号")
     if p.type == "receive":
         if not has_number:
-            return f"{COMMITMENT}: the purchaser records the collected 承诺达标合格证; record data.certificate_no"
+            return Said(f"{COMMITMENT}: the purchaser records the collected 承诺达标合格证; record data.certificate_no",
+                        f"{COMMITMENT}：收购方须登记收取的承诺达标合格证；请填写合格证编号")
         ships = _of(p.history, "ship")
         issued = _data(ships[-1]).get("certificate_no") if ships else None
         if isinstance(issued, str) and issued != number:
-            return f"{COMMITMENT}: received certificate {number} is not the one shipped ({issued})"
+            return Said(f"{COMMITMENT}: received certificate {number} is not the one shipped ({issued})",
+                        f"{COMMITMENT}：收到的合格证 {number} 与发货时附的合格证（{issued}）不一致")
     return None
 
 
@@ -467,16 +681,17 @@ def _row(rule_id: str, analyte: str, on: date) -> Threshold | None:
     return threshold_for([row for row in THRESHOLDS if row.analyte == analyte], rule_id, on)
 
 
-def _withdrawal_days(treatment: Mapping[str, Any], on: date) -> tuple[int, str]:
+def _withdrawal_days(treatment: Mapping[str, Any], on: date) -> tuple[int, Said]:
     """The withdrawal period to apply: the declared one, or the listed one when that is longer."""
     declared = int(str(treatment.get("withdrawal_days", "0")))
     listed = _row("pork.withdrawal", str(treatment.get("drug", "")).strip(), on)
     if listed is not None and listed.limit is not None and int(listed.limit) > declared:
-        return int(listed.limit), f"the listed period for {treatment.get('drug')}"
-    return declared, "declared withdrawal"
+        drug = treatment.get("drug")
+        return int(listed.limit), Said(f"the listed period for {drug}", f"公告规定的{drug}休药期")
+    return declared, Said("declared withdrawal", "申报的休药期")
 
 
-def _withdrawal_breach(bodies: Iterable[Body], on: date, what: str) -> str | None:
+def _withdrawal_breach(bodies: Iterable[Body], on: date, what: Said) -> Said | None:
     for body in _of(bodies, "treated"):
         data = _data(body)
         end = _day(data.get("end"))
@@ -485,26 +700,28 @@ def _withdrawal_breach(bodies: Iterable[Body], on: date, what: str) -> str | Non
         days, basis = _withdrawal_days(data, on)
         clear = end + timedelta(days=days)
         if clear > on:
-            return (f"{WITHDRAWAL}: {data.get('drug')} treatment ended {end}; {basis} {days} d runs to {clear}, "
-                    f"after the {what} on {on}")
+            return Said(f"{WITHDRAWAL}: {data.get('drug')} treatment ended {end}; {basis} {days} d runs to {clear}, "
+                        f"after the {what} on {on}",
+                        f"{WITHDRAWAL}：{data.get('drug')}于 {end} 停药；按{basis.zh} {days} 天计，至 {clear} 届满，"
+                        f"晚于 {on} 的{what.zh}")
     return None
 
 
-def _withdrawal(p: Proposal) -> str | None:
+def _withdrawal(p: Proposal) -> Said | None:
     on = p.at.date()
     if p.type == "transform":
         for batch, bodies in p.inputs.items():
             if _is_live(bodies, None):
-                breach = _withdrawal_breach(bodies, on, f"slaughter of {batch}")
+                breach = _withdrawal_breach(bodies, on, Said(f"slaughter of {batch}", f"批次 {batch} 屠宰"))
                 if breach:
                     return breach
         return None
     if p.batch is None or not _is_live(p.history, _unit(p)):
         return None
-    return _withdrawal_breach(p.history, on, "shipment")
+    return _withdrawal_breach(p.history, on, Said("shipment", "发运"))
 
 
-def _slaughter_entry(p: Proposal) -> str | None:
+def _slaughter_entry(p: Proposal) -> Said | None:
     if _process(_genesis(p)) not in SLAUGHTER:
         return None
     for batch, bodies in p.inputs.items():
@@ -512,11 +729,13 @@ def _slaughter_entry(p: Proposal) -> str | None:
             continue
         certificate = _certificate_for(bodies, since_last_receive=False)
         if certificate is None:
-            return f"{SLAUGHTER_RULES}: input {batch} has no 动物检疫合格证明 (`quarantined`); refuse the pigs"
+            return Said(f"{SLAUGHTER_RULES}: input {batch} has no 动物检疫合格证明 (`quarantined`); refuse the pigs",
+                        f"{SLAUGHTER_RULES}：投入批次 {batch} 没有动物检疫合格证明（产地检疫记录）；应拒收这批生猪")
         head, (taken, _) = decimal(_data(certificate).get("head")), _input_quantity(p, batch)
         if head is not None and taken is not None and taken > head:
-            return (f"{SLAUGHTER_RULES}: certificate {_data(certificate).get('certificate_no')} covers {head} head "
-                    f"of {batch}, {taken} slaughtered")
+            number = _data(certificate).get("certificate_no")
+            return Said(f"{SLAUGHTER_RULES}: certificate {number} covers {head} head of {batch}, {taken} slaughtered",
+                        f"{SLAUGHTER_RULES}：检疫合格证明 {number} 只涵盖批次 {batch} 的 {head} 头，实际屠宰 {taken} 头")
     return None
 
 
@@ -539,42 +758,54 @@ def _live_weight(p: Proposal) -> Decimal | None:
     return total
 
 
-def _slaughter_balance(p: Proposal) -> str | None:
+def _slaughter_balance(p: Proposal) -> Said | None:
     if _process(_genesis(p)) not in SLAUGHTER:
         return None
     carcass = decimal(p.data.get("quantity"))
     if p.data.get("unit") not in WEIGHT_UNITS or carcass is None:
-        return f"{SLAUGHTER_RULES}: record hot carcass weight in KGM, got unit {p.data.get('unit')!r}"
+        unit = p.data.get("unit")
+        return Said(f"{SLAUGHTER_RULES}: record hot carcass weight in KGM, got unit {unit!r}",
+                    f"{SLAUGHTER_RULES}：热胴体重须以千克记录，所填单位为“{_unit_zh(unit)}”")
     live = _live_weight(p)
     if live is None:
-        return (f"{SLAUGHTER_RULES}: live weight unknown; record data.live_weight (KGM) or the live weight "
-                "on each input's receive")
+        return Said(f"{SLAUGHTER_RULES}: live weight unknown; record data.live_weight (KGM) or the live weight "
+                    "on each input's receive",
+                    f"{SLAUGHTER_RULES}：活重未知；请在本记录填写活重（千克），或在每个投入批次的收货记录中填写活重")
     if carcass >= live:
-        return f"{SLAUGHTER_RULES}: hot carcass weight {_fmt(carcass)} kg is not below live weight {_fmt(live)} kg"
+        return Said(f"{SLAUGHTER_RULES}: hot carcass weight {_fmt(carcass)} kg is not below live weight {_fmt(live)} kg",
+                    f"{SLAUGHTER_RULES}：热胴体重 {_fmt(carcass)} 千克不低于活重 {_fmt(live)} 千克")
     return None
 
 
-def _cutting_balance(p: Proposal) -> str | None:
+def _cutting_balance(p: Proposal) -> Said | None:
     if _process(_genesis(p)) not in CUTTING:
         return None
     out = decimal(p.data.get("quantity"))
     weights = [(decimal(item.get("quantity")), item.get("unit")) for item in _inputs(p)]
     if out is None or p.data.get("unit") not in WEIGHT_UNITS or any(u not in WEIGHT_UNITS for _, u in weights):
-        return f"{OURS}: cutting inputs and outputs are weighed in KGM"
+        return Said(f"{OURS}: cutting inputs and outputs are weighed in KGM",
+                    f"{_std_zh(OURS)}：分割的投入和产出都须以千克称重")
     total = sum((q for q, _ in weights if q is not None), Decimal(0))
     if out > total:
-        return f"{OURS}: cuts {_fmt(out)} kg exceed the {_fmt(total)} kg cut"
+        return Said(f"{OURS}: cuts {_fmt(out)} kg exceed the {_fmt(total)} kg cut",
+                    f"{_std_zh(OURS)}：分割产品 {_fmt(out)} 千克超过投入分割的 {_fmt(total)} 千克")
     return None
 
 
-def _asf_reports(bodies: Sequence[Body]) -> tuple[set[str], list[str]]:
+def _with_report(message: Said, body: Body) -> Said:
+    """A lab result's message with its report number."""
+    number = _data(body).get("report_no")
+    return Said(f"{message} (report {number})", f"{message.zh}（报告 {number}）")
+
+
+def _asf_reports(bodies: Sequence[Body]) -> tuple[set[str], list[Said]]:
     """(report numbers that clear this lot, messages of positive results) from its bodies."""
     cleared, positives = set(), []
     for verdict, message, body in _verdicts(bodies, ("asfv",)):
         if verdict == "pass":
             cleared.add(str(_data(body).get("report_no")))
         elif verdict == "fail":
-            positives.append(f"{message} (report {_data(body).get('report_no')})")
+            positives.append(_with_report(message, body))
     genesis = _genesis_of(bodies)
     if genesis is not None and genesis.get("type") == "transform":
         cited = _data(genesis).get("asf_reports")
@@ -583,24 +814,28 @@ def _asf_reports(bodies: Sequence[Body]) -> tuple[set[str], list[str]]:
     return cleared, positives
 
 
-def _asf_negative(p: Proposal) -> str | None:
+def _asf_negative(p: Proposal) -> Said | None:
     if p.type == "transform":
         for batch, bodies in p.inputs.items():
             positives = _asf_reports(bodies)[1]
             if positives:
-                return f"{positives[0]}: input {batch} may not be slaughtered or processed"
+                return Said(f"{positives[0]}: input {batch} may not be slaughtered or processed",
+                            f"{positives[0].zh}：投入批次 {batch} 不得屠宰或加工")
         cited = p.data.get("asf_reports")
         if cited is None:
             return None
         if not isinstance(cited, list) or not cited or not all(isinstance(r, str) for r in cited):
-            return f"{ASF}: data.asf_reports must list report numbers of negative ASF results"
+            return Said(f"{ASF}: data.asf_reports must list report numbers of negative ASF results",
+                        f"{ASF}：引用的非洲猪瘟检测报告须列出阴性结果的报告编号")
         for batch, bodies in p.inputs.items():
             if not _asf_reports(bodies)[0] & set(cited):
-                return f"{ASF}: none of the cited ASF reports {', '.join(cited)} is a negative result of input {batch}"
+                return Said(f"{ASF}: none of the cited ASF reports {', '.join(cited)} is a negative result of input {batch}",
+                            f"{ASF}：引用的非洲猪瘟检测报告 {'、'.join(cited)} 都不是投入批次 {batch} 的阴性结果")
         known = set().union(*(_asf_reports(bodies)[0] for bodies in p.inputs.values()))
         stray = [r for r in cited if r not in known]
         if stray:
-            return f"{ASF}: cited ASF report {', '.join(stray)} is not a negative result of any input"
+            return Said(f"{ASF}: cited ASF report {', '.join(stray)} is not a negative result of any input",
+                        f"{ASF}：引用的非洲猪瘟检测报告 {'、'.join(stray)} 不是任何投入批次的阴性结果")
         return None
     if not _is_meat(p):
         return None
@@ -610,28 +845,37 @@ def _asf_negative(p: Proposal) -> str | None:
         cleared |= more[0]
         positives += more[1]
     if positives:
-        return f"{positives[0]}; no product of this slaughter batch may leave"
+        return Said(f"{positives[0]}; no product of this slaughter batch may leave",
+                    f"{positives[0].zh}；本屠宰批次的产品一律不得出厂")
     if not cleared:
-        return (f"{ASF}: no product of a slaughter batch leaves before a negative ASF PCR result; none is on record "
-                "for this lot (record it here, or cite it in the transformation as data.asf_reports)")
+        return Said(f"{ASF}: no product of a slaughter batch leaves before a negative ASF PCR result; none is on record "
+                    "for this lot (record it here, or cite it in the transformation as data.asf_reports)",
+                    f"{ASF}：屠宰批次的产品须在非洲猪瘟病毒核酸检测结果为阴性后方可出厂；本批次没有阴性结果记录"
+                    "（请在本批次记录检测结果，或在加工记录中引用检测报告编号）")
     return None
 
 
-def _failing(p: Proposal, analytes: Iterable[str], bodies: Iterable[Body]) -> str | None:
+def _failing(p: Proposal, analytes: Iterable[str], bodies: Iterable[Body]) -> Said | None:
     for verdict, message, body in _verdicts(bodies, analytes):
         if verdict == "fail":
-            return f"{message} (report {_data(body).get('report_no')})"
+            return _with_report(message, body)
     return None
 
 
-def _beta_agonist(p: Proposal) -> str | None:
+def _beta_agonist(p: Proposal) -> Said | None:
     failing = _failing(p, BETA_AGONISTS, _visible(p))
-    return f"{failing}; this lot may not be shipped, sold, packed or slaughtered" if failing else None
+    if failing is None:
+        return None
+    return Said(f"{failing}; this lot may not be shipped, sold, packed or slaughtered",
+                f"{failing.zh}；本批次不得发运、销售、包装或屠宰")
 
 
-def _residue_limits(p: Proposal) -> str | None:
+def _residue_limits(p: Proposal) -> Said | None:
     failing = _failing(p, ("lead", "cadmium", "tvb-n"), _visible(p))
-    return f"{failing}; this lot may not be shipped, sold, packed or processed" if failing else None
+    if failing is None:
+        return None
+    return Said(f"{failing}; this lot may not be shipped, sold, packed or processed",
+                f"{failing.zh}；本批次不得发运、销售、包装或加工")
 
 
 def _certificate_pairs(bodies: Sequence[Body]) -> set[tuple[str, str]]:
@@ -659,30 +903,34 @@ def _cited_pairs(value: Any) -> set[tuple[str, str]] | None:
     return pairs
 
 
-def _two_certificates(p: Proposal) -> str | None:
+def _two_certificates(p: Proposal) -> Said | None:
     if p.type == "transform":
         if "meat_certificates" not in p.data:
             return None
         cited = _cited_pairs(p.data["meat_certificates"])
         if cited is None:
-            return (f"{SLAUGHTER_RULES}: data.meat_certificates must list "
-                    '{"quarantine": 检疫合格证明 no., "quality": 肉品品质检验合格证 no.}')
+            return Said(f"{SLAUGHTER_RULES}: data.meat_certificates must list "
+                        '{"quarantine": 检疫合格证明 no., "quality": 肉品品质检验合格证 no.}',
+                        f"{SLAUGHTER_RULES}：引用的两证须逐项列出检疫合格证明编号和肉品品质检验合格证编号")
         known: set[tuple[str, str]] = set()
         for batch, bodies in p.inputs.items():
             pairs = _certificate_pairs(bodies)
             if not pairs & cited:
-                return f"{SLAUGHTER_RULES}: no cited certificate pair is on record for input {batch}"
+                return Said(f"{SLAUGHTER_RULES}: no cited certificate pair is on record for input {batch}",
+                            f"{SLAUGHTER_RULES}：引用的两证都不在投入批次 {batch} 的记录中")
             known |= pairs
         stray = sorted(cited - known)
         if stray:
-            return f"{SLAUGHTER_RULES}: cited certificates {stray[0][0]} / {stray[0][1]} are not on record for any input"
+            return Said(f"{SLAUGHTER_RULES}: cited certificates {stray[0][0]} / {stray[0][1]} are not on record for any input",
+                        f"{SLAUGHTER_RULES}：引用的证明 {stray[0][0]} / {stray[0][1]} 不在任何投入批次的记录中")
         return None
     if not _is_meat(p):
         return None
     if _certificate_pairs(p.history) or any(_certificate_pairs(b) for b in p.inputs.values()):
         return None
-    return (f"{SLAUGHTER_RULES}: meat leaves only with 两证两章; no `inspected` event carries both the quarantine "
-            "certificate (quarantine_certificate) and the meat-quality certificate (quality_certificate)")
+    return Said(f"{SLAUGHTER_RULES}: meat leaves only with 两证两章; no `inspected` event carries both the quarantine "
+                "certificate (quarantine_certificate) and the meat-quality certificate (quality_certificate)",
+                f"{SLAUGHTER_RULES}：肉品须凭“两证两章”出厂；没有一条检验记录同时载明检疫合格证明和肉品品质检验合格证")
 
 
 def _reading(body: Body) -> tuple[datetime, Decimal, str, str] | None:
@@ -695,7 +943,14 @@ def _reading(body: Body) -> tuple[datetime, Decimal, str, str] | None:
     return when, value, str(data.get("regime", "chilled")), str(data.get("location", "air"))
 
 
-def _chilled_excursion(p: Proposal) -> str | None:
+def _local(moment: datetime) -> str:
+    """A moment as a Bazhong reader writes it: China Standard Time, to the minute."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(CHINA_TIME)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _chilled_excursion(p: Proposal) -> Said | None:
     if not _is_meat(p):
         return None
     on = p.at.date()
@@ -712,8 +967,10 @@ def _chilled_excursion(p: Proposal) -> str | None:
             continue
         first = first or when
         if when - first > span:
-            return (f"{limit.standard} / farmtrace rule: readings above {_fmt(limit.limit)} °C from {first.isoformat()} "
-                    f"to {when.isoformat()}, longer than {_fmt(hours.limit)} h; the lot may not be released")
+            return Said(f"{limit.standard} / farmtrace rule: readings above {_fmt(limit.limit)} °C from {first.isoformat()} "
+                        f"to {when.isoformat()}, longer than {_fmt(hours.limit)} h; the lot may not be released",
+                        f"{_std_zh(limit.standard)} / {_std_zh('farmtrace rule')}：自 {_local(first)} 至 {_local(when)} "
+                        f"温度高于 {_fmt(limit.limit)} °C，超过 {_fmt(hours.limit)} 小时；本批次不得放行")
     return None
 
 
@@ -738,7 +995,7 @@ HARD_RULES: tuple[Rule, ...] = (
 
 # ---- soft rules ----------------------------------------------------------------------------------------------
 
-def _reading_over(p: Proposal, rule_id: str, regime: str | None, location: str | None, what: str) -> str | None:
+def _reading_over(p: Proposal, rule_id: str, regime: str | None, location: str | None, what: Said) -> Said | None:
     reading = _reading({"type": p.type, "at": p.at, "data": p.data})
     if reading is None:
         return None
@@ -750,19 +1007,20 @@ def _reading_over(p: Proposal, rule_id: str, regime: str | None, location: str |
     row = _row(rule_id, "temperature", p.at.date())
     if row is None or row.limit is None or value <= row.limit:
         return None
-    return f"{row.standard}: {what} at {_fmt(value)} °C > {_fmt(row.limit)} °C"
+    return Said(f"{row.standard}: {what} at {_fmt(value)} °C > {_fmt(row.limit)} °C",
+                f"{_std_zh(row.standard)}：{what.zh}温度 {_fmt(value)} °C > {_fmt(row.limit)} °C")
 
 
-def _chilled_reading(p: Proposal) -> str | None:
-    return _reading_over(p, "pork.chilled_reading", "chilled", None, "chilled pork")
+def _chilled_reading(p: Proposal) -> Said | None:
+    return _reading_over(p, "pork.chilled_reading", "chilled", None, Said("chilled pork", "冷鲜猪肉"))
 
 
-def _frozen_reading(p: Proposal) -> str | None:
-    return _reading_over(p, "pork.frozen_reading", "frozen", None, "frozen pork")
+def _frozen_reading(p: Proposal) -> Said | None:
+    return _reading_over(p, "pork.frozen_reading", "frozen", None, Said("frozen pork", "冷冻猪肉"))
 
 
-def _cutting_room(p: Proposal) -> str | None:
-    return _reading_over(p, "pork.cutting_room", None, "cutting_room", "cutting room")
+def _cutting_room(p: Proposal) -> Said | None:
+    return _reading_over(p, "pork.cutting_room", None, "cutting_room", Said("cutting room", "分割车间"))
 
 
 READINGS = frozenset({"temperature_logged", "stored"})

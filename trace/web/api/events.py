@@ -16,12 +16,12 @@ from pydantic import BaseModel
 from farmtrace.services import lineage
 from farmtrace.services import log as tlog
 from farmtrace.ledger import merkle
-from farmtrace.services.append import StoredEvent, is_signed_submission
+from farmtrace.services.append import is_signed_submission
+from farmtrace.services.transaction import StoredEvent
 from farmtrace.ledger.canonical import parse_json
 from farmtrace.ledger.errors import InvalidRequestError, NotFoundError
 from farmtrace.ledger.events import IDENT
-from farmtrace.services.ledger import Ledger
-from farmtrace.storage.models import Batch
+from farmtrace.services.ledger import BatchRecord, Ledger
 
 from farmtrace.web.api import schemas as s
 from farmtrace.web.auth import charge_appends, current_actor, refuse_token_in_url, require_role
@@ -69,7 +69,7 @@ def stored(event: StoredEvent) -> dict[str, Any]:
             "canonical": event.canonical, "created": event.created}
 
 
-def summary(b: Batch) -> dict[str, Any]:
+def summary(b: BatchRecord) -> dict[str, Any]:
     return {"id": b.id, "holder": b.org_id, "origin": b.origin_org, "family": b.family, "product": b.product,
             "lot": b.lot, "quantity": b.quantity, "unit": b.unit, "status": b.status, "head": b.head,
             "events": b.event_count}

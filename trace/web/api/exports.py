@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from flask import Response, current_app, request
 from pydantic import Field, StringConstraints
 
-from farmtrace.services.append import Actor
+from farmtrace.services.transaction import Actor
 from farmtrace.ledger.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from farmtrace.services.exports import fsma204
 from farmtrace.services.exports._select import parse_window
