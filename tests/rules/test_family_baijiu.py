@@ -11,6 +11,7 @@ import pytest
 
 from farmtrace.ledger import events
 from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.rules.declare import EXTRA_KDES, Declaration, Kde, Said, Shown, describe
 from farmtrace.rules.families import BatchState, Proposal, rules_for
 from farmtrace.rules.families import baijiu
 
@@ -303,3 +304,114 @@ def test_no_rule_raises_on_odd_data() -> None:
                             assert rule.check(p) is None or isinstance(rule.check(p), str), (name, key, odd)
                     if p.type == "test":
                         assert baijiu.judge_test(p.data, when.date())[0] in ("pass", "fail", "info")
+
+
+# ---- declarations: the words pages show ------------------------------------------------------------------
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+UNIT_CODES = re.compile(r"\b(KGM|LTR|MLT|CEL|TNE|GRM|H87|XBO|XBX)\b")
+
+
+def _all_kdes(kdes: Sequence[Kde]) -> Iterator[Kde]:
+    for kde in kdes:
+        yield kde
+        yield from _all_kdes(kde.items)
+
+
+def _shown_as_words(shown: Sequence[Shown]) -> None:
+    for line in shown:
+        assert line.label != line.name and line.label != "其他记录", line
+        assert not UNIT_CODES.search(line.value), line
+
+
+def test_each_event_type_of_the_family_has_one_declaration_in_the_modules_order() -> None:
+    assert [decl.type for decl in baijiu.DECLARATIONS] == [kind.name for kind in baijiu.EVENT_TYPES]
+    assert rules_for("baijiu").declarations == baijiu.DECLARATIONS
+    assert all(decl.family == "baijiu" and decl.zh and decl.en for decl in baijiu.DECLARATIONS)
+
+
+@pytest.mark.parametrize("decl", baijiu.DECLARATIONS, ids=lambda d: d.type)
+def test_a_declarations_example_is_valid_and_shown_in_chinese_words(decl: Declaration) -> None:
+    assert decl.example is not None
+    events.EVENT_TYPES[decl.type].validate(decl.example)
+    shown = describe(decl.type, decl.example, "zh_CN", family=baijiu.FAMILY)
+    assert {line.name for line in shown} == set(decl.example)
+    _shown_as_words(shown)
+
+
+SHARED_STEPS = {  # extended shared step: a recorded example whose every field the family names
+    "transform": next(data for name, _, _, _, _, data, _ in STORY if name == "blend"),
+    "stored": next(data for name, _, _, _, _, data, _ in STORY if name == "age a"),
+    "test": {**next(data for name, _, _, _, _, data, _ in STORY if name == "methanol test"), "abv": "52"},
+    "packed": next(data for name, _, _, _, _, data, _ in STORY if name == "pack"),
+    "observe": {"step": "certified", "scheme": "geographic_indication", "certificate_no": "GI-2023-平昌白酒",
+                "issuer": "国家知识产权局", "valid_from": "2023-01-01", "valid_until": "2029-12-31"},
+}
+
+
+@pytest.mark.parametrize(("step", "data"), list(SHARED_STEPS.items()), ids=list(SHARED_STEPS))
+def test_the_kdes_the_family_adds_to_a_shared_step_are_shown_by_label_and_unit(step: str, data: dict[str, Any]) -> None:
+    # a transformation's inputs are a shared KDE (rules/steps.py INPUT_ITEM), shown by the shared code
+    _shown_as_words(describe(step, data, "zh_CN", family=baijiu.FAMILY, skip=("inputs",)))
+
+
+def test_the_bottling_and_label_kdes_read_as_people_write_them() -> None:
+    bottling = next(data for name, _, _, _, _, data, _ in STORY if name == "bottling")
+    shown = {line.name: line.value for line in describe("transform", bottling, "zh_CN", family=baijiu.FAMILY)}
+    assert shown["bottle_ml"] == "500 毫升"
+    assert shown["age_claim"] == "5 年"
+    label = {line.name: line.value for line in describe("packed", {"label": LABEL}, "zh_CN", family=baijiu.FAMILY)}
+    assert "酒精度 52%vol" in label["label"] and "高度酒" in label["label"] and "%vol %vol" not in label["label"]
+
+
+def test_every_kde_and_choice_is_named_in_chinese_and_english() -> None:
+    kdes = [kde for decl in baijiu.DECLARATIONS for kde in decl.kdes]
+    kdes += [kde for step in EXTRA_KDES.values() for kde in step.get(baijiu.FAMILY, ())]
+    for kde in _all_kdes(kdes):
+        assert kde.zh and kde.en and HAN.search(kde.zh), kde.name
+        assert all(zh and en and HAN.search(zh) for zh, en in kde.choices.values()), kde.name
+
+
+# ---- rule messages in both languages ------------------------------------------------------------------------
+
+SAID = {  # id: (rule set, step judged, changes, rule, the standard, English as the API has always said it)
+    "a hard rule on a health standard": (
+        "hard", "pack", {"pack": {"label": {"warning": "适量饮酒"}}}, "baijiu.label", "GB 2757-2012",
+        'GB 2757-2012: the label carries the warning "过量饮酒有害健康"'),
+    "a hard rule on the contaminant limits, through the lineage": (
+        "hard", "bottling", {"methanol test": {"value": "0.35"}}, "baijiu.contaminants", "GB 2757-2012",
+        "GB 2757-2012: methanol 0.672 g/L at 100 %vol (measured 0.35 g/L, 52.1 %vol) > 0.6 g/L (report BJ-0311-2): "
+        "input blend may not be blended or bottled"),
+    "a hard rule on the licence": (
+        "hard", "pack", {"pack": {"label": {"sc": "SC10451192300012"}}}, "baijiu.sc_licence", "食品生产许可管理办法 (2020)",
+        "食品生产许可管理办法 (2020): licence SC10451192300012 is for food category 104, not 115 (liquor)"),
+    "a hard rule of our own": (
+        "hard", "bottling", {"bottling": {"quantity": "1001"}}, "baijiu.bottling_volume", "domain.md §4.1",
+        "farmtrace rule (domain.md §4.1): 1001 bottles × 500 mL = 500.5 L > 500 L of blend drawn"),
+    "a soft rule on the label's alcohol": (
+        "soft", "pack", {"bottle test": {"value": "50.5"}}, "baijiu.label_abv", "GB/T 10781.1-2021",
+        "GB/T 10781.1-2021: measured 50.5 %vol differs from the label's 52 %vol by 1.5 > ±1 %vol"),
+    "a soft rule on the blend's volume": (
+        "soft", "blend", {"blend": {"water": "200"}}, "baijiu.blend_volume", "farmtrace",
+        "farmtrace rule: blend of 586.5 L from 700 L shrank by more than 5 %; record the loss"),
+}
+
+
+@pytest.mark.parametrize(("kind", "step", "changes", "rule", "standard", "english"), list(SAID.values()),
+                         ids=list(SAID))
+def test_a_rule_says_its_finding_in_chinese_too_and_its_english_is_unchanged(
+        kind: str, step: str, changes: dict[str, dict[str, Any]], rule: str, standard: str, english: str) -> None:
+    rules = baijiu.HARD_RULES if kind == "hard" else baijiu.SOFT_RULES
+    message = findings(proposal_at(step, changes), rules)[rule]
+    assert isinstance(message, Said)
+    assert str.__str__(message) == english
+    assert HAN.search(message.zh) and standard in message.zh
+    assert not UNIT_CODES.search(message.zh) and " L " not in message.zh
+
+
+def test_a_lab_verdict_is_said_in_chinese_with_the_standard_and_the_units_by_name() -> None:
+    verdict, message = baijiu.judge_test({"analyte": "甲醇", "value": "0.35", "unit": "g/L", "abv": "52"},
+                                         date(2026, 3, 11))
+    assert verdict == "fail" and isinstance(message, Said)
+    assert str.__str__(message) == "GB 2757-2012: methanol 0.673 g/L at 100 %vol (measured 0.35 g/L, 52 %vol) > 0.6 g/L"
+    assert message.zh == "GB 2757-2012：甲醇 0.673 克/升（按 100%vol 折算；实测 0.35 克/升，酒精度 52%vol） > 0.6 克/升"
