@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
@@ -12,6 +13,7 @@ import pytest
 
 from farmtrace.ledger.errors import InvalidEventError
 from farmtrace.ledger.events import EVENT_TYPES, EventBody
+from farmtrace.rules.declare import Declaration, Kde, Said, describe, kdes_of
 from farmtrace.rules.families import BatchState, Proposal, rules_for
 from farmtrace.rules.families import water
 from farmtrace.rules.families.water import judge_test
@@ -349,3 +351,164 @@ def test_a_source_registration_starts_a_batch_through_the_envelope() -> None:
     body = {"v": 1, "type": "source_registered", "batch": "src-1", "org": "org-1", "key": "0" * 16,
             "at": "2026-01-10T09:00:00+08:00", "id": "00000000-0000-4000-8000-000000000001", "data": SOURCE}
     assert EventBody.from_obj(body).type == "source_registered"
+
+
+# ---- declarations: KDEs people read ---------------------------------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+UNIT_CODES = ("CEL", "LTR", "KGM", "MLT", "mg/L", "µg/L", "mL")
+
+
+@pytest.mark.parametrize("decl", water.DECLARATIONS, ids=[d.type for d in water.DECLARATIONS])
+def test_each_declarations_example_is_a_valid_event(decl: Declaration) -> None:
+    assert decl.family == water.FAMILY and decl.example is not None
+    EVENT_TYPES[decl.type].validate(decl.example)
+
+
+@pytest.mark.parametrize("decl", water.DECLARATIONS, ids=[d.type for d in water.DECLARATIONS])
+def test_each_example_reads_in_chinese_with_labels_and_unit_names(decl: Declaration) -> None:
+    assert decl.example is not None
+    shown = describe(decl.type, decl.example, "zh_CN", family=water.FAMILY)
+    assert {s.name for s in shown} == set(decl.example) - {"unit"}  # the unit is shown with its quantity
+    for s in shown:
+        assert CJK.search(s.label) and s.label != "其他记录", s
+        assert not any(code in s.value for code in UNIT_CODES), s
+    words = {s.name: s.value for s in shown}
+    assert (words["kind"], words["county"], words["quantity"]) == ("天然矿泉水", "南江县", "50000000 升")
+
+
+SHARED_KDES = {  # shared step: data fields the water rules read on it
+    "transform": {"line", "treatment", "category"},
+    "packed": {"size_ml", "count", "cap_lot", "claims", "cases", "category", "product"},
+    "test": {"water_temperature", "category"},
+    "ship": {"category", "product"},
+    "sell": {"category", "product"},
+}
+
+
+@pytest.mark.parametrize(("step", "names"), list(SHARED_KDES.items()), ids=list(SHARED_KDES))
+def test_the_fields_the_rules_read_on_shared_steps_are_declared(step: str, names: set[str]) -> None:
+    assert names <= {k.name for k in kdes_of(step, water.FAMILY)}
+
+
+def _every_kde() -> list[Kde]:
+    kdes = [k for d in water.DECLARATIONS for k in d.kdes]
+    kdes += [k for step in SHARED_KDES for k in kdes_of(step, water.FAMILY)]
+    return kdes + [item for k in kdes for item in k.items]
+
+
+def test_every_kde_has_a_chinese_and_an_english_label() -> None:
+    for kde in _every_kde():
+        assert CJK.search(kde.zh) and kde.en.strip(), kde.name
+
+
+def test_every_choice_has_a_chinese_and_an_english_name() -> None:
+    for kde in _every_kde():
+        for value, (zh, en) in kde.choices.items():
+            assert CJK.search(zh) and en.strip(), (kde.name, value)
+
+
+def test_a_packed_record_shows_bottles_and_claims_in_words() -> None:
+    data = {"size_ml": "550", "count": "24000", "cap_lot": "CAP-0311", "claims": ["天然矿泉水"],
+            "category": "mineral_water"}
+    zh = {s.name: s.value for s in describe("packed", data, "zh_CN", family=water.FAMILY)}
+    en = {s.name: s.value for s in describe("packed", data, "en", family=water.FAMILY)}
+    assert (zh["size_ml"], zh["count"], zh["category"]) == ("550 毫升", "24000 瓶", "饮用天然矿泉水")
+    assert (en["size_ml"], en["count"], en["claims"]) == ("550 mL", "24000 bottles", "natural mineral water")
+
+
+# ---- rule messages in both languages --------------------------------------------------------------
+
+def _refused(make: Callable[[], Proposal], rule: str) -> str:
+    return refusals(make())[rule]
+
+
+def _warned(make: Callable[[], Proposal], rule: str) -> str:
+    return warnings(make())[rule]
+
+
+def _judged(data: Mapping[str, Any], category: str | None = None) -> str:
+    message = judge_test(data, ON, category)[1]
+    assert message is not None
+    return message
+
+
+SAID = {  # id: (message, its English exactly as before, what its Chinese must say)
+    "hard: a mineral source without its survey": (
+        lambda: _refused(_unsurveyed, "water.source_survey"),
+        "GB 8537-2018: a mineral-water source is registered with its GB/T 13727 survey report (data.survey_ref)",
+        ("GB 8537-2018", "GB/T 13727", "勘查报告")),
+    "hard: mineral water from a groundwater source": (
+        lambda: _refused(lambda: _mineral_from("groundwater"), "water.mineral_source"),
+        ("GB 8537-2018: 饮用天然矿泉水 is filled from a registered mineral-water source; input src is a groundwater "
+         "source"), ("GB 8537-2018", "其他地下水", "src")),
+    "hard: overfilling a run": (
+        lambda: _refused(lambda: _packed(QUALIFIED, size_ml="550", count="24001"), "water.fill_volume"),
+        "farmtrace rule (domain.md §5.1): 13200.55 L filled (count × size) > run volume 13200 L",
+        ("domain.md §5.1", "13200.55 升", "13200 升")),
+    "hard: a 矿泉水 label from a cold low-strontium source": (
+        lambda: _refused(lambda: _packed([result("Sr", "0.30", water_temperature="14.5")], claims=["矿泉水"]),
+                         "water.mineral_claim"),
+        ("GB 8537-2018: a 矿泉水 label needs a test meeting at least one qualifying indicator (Li, Sr, Zn, H₂SiO₃, "
+         "Se, free CO₂, TDS); GB 8537-2018: strontium below 0.40 mg/L qualifies only from a source ≥ 25 °C; "
+         "data.water_temperature is 14.5"), ("GB 8537-2018", "界限指标", "锶", "14.5 °C")),
+    "hard: release after a bromate failure": (
+        lambda: _refused(lambda: _shipped([*MINERAL_MICRO, result("bromate", "12", unit="µg/L")]),
+                         "water.safety_fail"),
+        "GB 8537-2018: bromate 0.012 mg/L > 0.01 mg/L; this batch failed its test and cannot be released",
+        ("GB 8537-2018", "溴酸盐 0.012 毫克/升 > 0.01 毫克/升", "不得放行")),
+    "hard: release of an ozone line without bromate": (
+        lambda: _refused(lambda: _shipped(MINERAL_MICRO), "water.release"),
+        "GB 8537-2018: release needs a passing bromate test (ozone line); none is recorded",
+        ("GB 8537-2018", "溴酸盐", "臭氧")),
+    "soft: an indicator drifting from registration": (
+        lambda: _warned(lambda: _monitored("24.0"), "water.indicator_stability"),
+        ("farmtrace rule (domain.md §5.1): metasilicic acid 24 mg/L is 25.0 % from the 32.0 mg/L registered "
+         "(more than ±20 %)"), ("domain.md §5.1", "偏硅酸 24 毫克/升", "25.0%")),
+    "soft: a run lot that is not line-date-time": (
+        lambda: _warned(lambda: Chain().propose("run", "transform", at("2026-03-15"), product="天然矿泉水", lot="RUN7",
+                                                family="water", quantity="10", unit="LTR", process="bottling",
+                                                inputs=[]), "water.lot_code"),
+        "farmtrace rule (domain.md §5.1): a run lot is line-date-time, e.g. L2-20260315-0800; got 'RUN7'",
+        ("domain.md §5.1", "L2-20260315-0800", "RUN7")),
+    "judge_test: bromate over the GB 19298 limit": (
+        lambda: _judged(result("bromate", "0.011", "drinking_water")),
+        "GB 19298-2014: bromate 0.011 mg/L > 0.01 mg/L", ("GB 19298-2014：溴酸盐 0.011 毫克/升 > 0.01 毫克/升",)),
+    "judge_test: free chlorine, a name the shared table lacks": (
+        lambda: _judged(result("free chlorine", "0.01", "drinking_water")),
+        "GB 19298-2014: free chlorine 0.01 mg/L ≤ 0.05 mg/L", ("GB 19298-2014", "游离氯")),
+    "judge_test: lithium meeting its indicator": (
+        lambda: _judged(result("Li", "0.25")),
+        "GB 8537-2018: lithium 0.25 mg/L ≥ 0.20 mg/L (qualifying indicator)", ("GB 8537-2018", "锂", "达到界限指标")),
+    "judge_test: zinc below its indicator": (
+        lambda: _judged(result("zinc", "0.1")),
+        "GB 8537-2018: zinc 0.1 mg/L < 0.20 mg/L: not a qualifying indicator", ("GB 8537-2018", "未达到界限指标")),
+    "judge_test: no category and limits in several": (
+        lambda: _judged(result("bromate", "0.002", "x")),
+        "bromate: set data.category (distilled_water, drinking_water, mineral_water) to judge it against its limit",
+        ("溴酸盐", "蒸馏水", "饮用天然矿泉水")),
+}
+ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
+ALLOWED_IN_CHINESE = {"farmtrace", "domain", "CFU", "RUN", "src"}  # our rule's name, spec units, identifiers
+
+
+@pytest.mark.parametrize(("make", "english", "says"), list(SAID.values()), ids=list(SAID))
+def test_a_rule_message_keeps_its_english_and_says_it_in_chinese(make: Callable[[], str], english: str,
+                                                                 says: tuple[str, ...]) -> None:
+    message = make()
+    assert isinstance(message, Said)
+    assert str.__str__(message) == english
+    assert CJK.search(message.zh)
+    assert all(part in message.zh for part in says), message.zh
+    assert set(ASCII_WORD.findall(message.zh)) <= ALLOWED_IN_CHINESE, message.zh
+    assert not any(code in message.zh for code in UNIT_CODES) and "data." not in message.zh, message.zh
+
+
+@pytest.mark.parametrize(("make", "rule", "says"), [*REFUSED.values(), *WARNED.values()],
+                         ids=[*REFUSED, *WARNED])
+def test_every_refusal_and_warning_cites_the_same_standard_in_chinese(make: Callable[[], Proposal], rule: str,
+                                                                     says: str) -> None:
+    message = {**refusals(p := make()), **warnings(p)}[rule]
+    assert isinstance(message, Said) and CJK.search(message.zh)
+    standard = str.__str__(message).split(":")[0].replace("farmtrace rule (", "").rstrip(")")
+    assert standard in message.zh

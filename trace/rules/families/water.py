@@ -9,11 +9,17 @@ Batches:
   treatment such as filtration | ozone | UV; lot `L2-20260315-0800`). Filling and capping is
   `packed` (size_ml, count, cap_lot, gtin, claims); the release is the `ship` after it.
 
-Event types (registered on import; KDEs in `data`):
-- `source_registered` (genesis): product, lot, family, quantity, unit (LTR) + source_id, kind
-  (mineral | groundwater | surface | municipal), permit_no; optional protection_zone, county
+Event types (one `Declaration` each, registered on import; KDEs in `data`):
+- `source_registered` (水源登记, genesis): product, lot, family, quantity, unit (LTR) + source_id,
+  kind (mineral | groundwater | surface | municipal), permit_no; optional protection_zone, county
   (6-digit code), latitude, longitude, temperature (CEL), survey_ref (GB/T 13727 survey report),
-  indicators ({analyte: value in mg/L} at registration).
+  indicators ({analyte: value in mg/L} at registration), place.
+
+KDEs read on shared steps (declared with `extend`, free-form as before): transform line, treatment,
+category; packed size_ml (mL), count (bottles), cap_lot, claims, cases, category, product; test
+water_temperature (°C); ship and sell category, product.
+
+Every rule message is a `Said`: the English the API has always carried, with its Chinese.
 
 Hard rules (refuse the event; the message cites standard and edition):
 - water.source_survey: a mineral source is registered with its GB/T 13727 survey (survey_ref).
@@ -50,20 +56,21 @@ Decisions where domain.md is silent:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from farmtrace.ledger.errors import InvalidEventError
-from farmtrace.rules.steps import validate_new_batch
-from farmtrace.ledger.events import DECIMAL, EventType, register, require_decimal, require_text
-from farmtrace.rules.families import (Proposal, Rule, Threshold, body_day, claims_of, compare_result, decimal, limit_text, threshold_for,
-                valid_on)
+from farmtrace.ledger.events import DECIMAL, EventType, require_decimal
+from farmtrace.rules.declare import (VALUE_NAMES, Declaration, Kde, Said, Words, declare, extend, registered,
+                                     said_in, unit_name)
+from farmtrace.rules.families import (Proposal, Rule, Threshold, body_day, claims_of, compare_result, decimal,
+                                      threshold_for, valid_on)
+from farmtrace.rules.steps import NEW_BATCH, PLACE, _free
 
 FAMILY = "water"
 
-SOURCE_KINDS = ("mineral", "groundwater", "surface", "municipal")
 CATEGORIES = ("drinking_water", "distilled_water", "mineral_water")
 COUNTY = re.compile(r"^[1-9][0-9]{5}$")
 LOT_CODE = re.compile(r"^[A-Za-z0-9]{1,4}-\d{8}-\d{4}$")
@@ -72,46 +79,146 @@ OZONE_WORDS = ("ozone", "臭氧", "o3")
 
 # ---- event types ------------------------------------------------------------------------------
 
+SOURCE_KIND_NAMES: dict[str, Words] = {
+    "mineral": ("天然矿泉水", "natural mineral water"), "groundwater": ("其他地下水", "other groundwater"),
+    "surface": ("地表水", "surface water"), "municipal": ("市政供水", "municipal supply"),
+}
+SOURCE_KINDS = tuple(SOURCE_KIND_NAMES)  # in the order the API's message lists them
+CATEGORY_NAMES: dict[str, Words] = {
+    "drinking_water": ("包装饮用水", "packaged drinking water"), "distilled_water": ("蒸馏水", "distilled water"),
+    "mineral_water": ("饮用天然矿泉水", "natural mineral water"),
+}
+TREATMENT_NAMES: dict[str, Words] = {
+    "filtration": ("过滤", "filtration"), "ozone": ("臭氧消毒", "ozone"), "UV": ("紫外线消毒", "UV"),
+    "RO": ("反渗透", "reverse osmosis"), "distillation": ("蒸馏", "distillation"),
+}
+CLAIM_NAMES: dict[str, Words] = {
+    "天然矿泉水": ("天然矿泉水", "natural mineral water"), "矿泉水": ("矿泉水", "mineral water"),
+    "mineral": ("矿泉水", "mineral water"), "mineral_water": ("矿泉水", "mineral water"),
+}
+ANALYTE_WORDS: dict[str, Words] = {  # canonical analyte -> (zh, en) for labels and Chinese messages
+    "free_chlorine": ("游离氯", "free chlorine"), "carbon_tetrachloride": ("四氯化碳", "carbon tetrachloride"),
+    "chloroform": ("三氯甲烷", "chloroform"), "oxygen_consumption": ("耗氧量（以 O₂ 计）", "oxygen consumption"),
+    "bromate": ("溴酸盐", "bromate"), "volatile_phenols": ("挥发酚", "volatile phenols"),
+    "cyanide": ("氰化物", "cyanide"), "anionic_detergent": ("阴离子合成洗涤剂", "anionic detergent"),
+    "gross_alpha": ("总α放射性", "gross alpha"), "gross_beta": ("总β放射性", "gross beta"), "lead": ("铅", "lead"),
+    "coliforms": ("大肠菌群", "coliforms"), "faecal_streptococci": ("粪链球菌", "faecal streptococci"),
+    "pseudomonas_aeruginosa": ("铜绿假单胞菌", "Pseudomonas aeruginosa"),
+    "clostridium_perfringens": ("产气荚膜梭菌", "Clostridium perfringens"),
+    "lithium": ("锂", "lithium"), "strontium": ("锶", "strontium"), "zinc": ("锌", "zinc"),
+    "metasilicic_acid": ("偏硅酸", "metasilicic acid"), "selenium": ("硒", "selenium"),
+    "free_co2": ("游离二氧化碳", "free CO₂"), "tds": ("溶解性总固体", "total dissolved solids"),
+}
 
-def _require_range(data: Mapping[str, Any], name: str, low: Decimal, high: Decimal) -> None:
-    require_decimal(data, name, optional=True)
-    value = decimal(data.get(name))
-    if value is not None and not low <= value <= high:
-        raise InvalidEventError(f"data.{name} must be from {low} to {high}, got {value}", field=f"data.{name}")
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
-def _source_registered(data: Mapping[str, Any]) -> None:
-    validate_new_batch(data)
-    require_text(data, "source_id", max_len=64)
-    if data.get("kind") not in SOURCE_KINDS:
-        raise InvalidEventError(f"data.kind must be one of {', '.join(SOURCE_KINDS)}, got {data.get('kind')!r}",
-                                field="data.kind")
-    require_text(data, "permit_no", max_len=64)
-    require_text(data, "protection_zone", max_len=200, optional=True)
-    if "county" in data and (not isinstance(data["county"], str) or not COUNTY.match(data["county"])):
+INDICATORS = ("lithium", "strontium", "zinc", "metasilicic_acid", "selenium", "free_co2", "tds")
+
+
+def _within(low: Decimal, high: Decimal) -> Callable[[Mapping[str, Any], str], None]:
+    def check(data: Mapping[str, Any], name: str) -> None:
+        require_decimal(data, name, optional=True)
+        value = decimal(data.get(name))
+        if value is not None and not low <= value <= high:
+            raise InvalidEventError(f"data.{name} must be from {low} to {high}, got {value}", field=f"data.{name}")
+    return check
+
+
+def _county(data: Mapping[str, Any], name: str) -> None:
+    if not isinstance(data[name], str) or not COUNTY.match(data[name]):
         raise InvalidEventError("data.county must be a 6-digit county code (GB/T 2260)", field="data.county")
-    _require_range(data, "latitude", Decimal(-90), Decimal(90))
-    _require_range(data, "longitude", Decimal(-180), Decimal(180))
-    _require_range(data, "temperature", Decimal(-5), Decimal(100))
-    require_text(data, "survey_ref", max_len=64, optional=True)
+
+
+def _indicators(data: Mapping[str, Any], name: str) -> None:
     indicators = data.get("indicators", {})
     if not isinstance(indicators, dict):
         raise InvalidEventError("data.indicators must map analyte to a decimal string", field="data.indicators")
-    for name, value in indicators.items():
+    for analyte, value in indicators.items():
         if not isinstance(value, str) or not DECIMAL.match(value) or value.startswith("-"):
-            raise InvalidEventError(f"data.indicators.{name} must be a decimal string in mg/L, got {value!r}",
-                                    field=f"data.indicators.{name}")
+            raise InvalidEventError(f"data.indicators.{analyte} must be a decimal string in mg/L, got {value!r}",
+                                    field=f"data.indicators.{analyte}")
 
 
-EVENT_TYPES = (
-    register(EventType("source_registered", _source_registered, family=FAMILY, genesis=True)),
-)
+SOURCE_REGISTERED = declare(Declaration(
+    "source_registered", "水源登记", "Water source registered", kdes=(
+        *NEW_BATCH,
+        Kde("source_id", "text", "水源编号", "Source id", max_len=64, help_zh="泉眼或水井的编号，如 GWS-1",
+            help_en="the spring's or well's id, e.g. GWS-1"),
+        Kde("kind", "choice", "水源类型", "Source kind", choices=SOURCE_KIND_NAMES),
+        Kde("permit_no", "text", "取水许可证号", "Water abstraction permit no.", max_len=64),
+        Kde("protection_zone", "text", "水源保护区", "Protection zone", required=False, max_len=200,
+            help_zh="如 一级保护区 50 m", help_en="e.g. first-grade zone, 50 m"),
+        Kde("county", "county", "所在县区", "County", required=False, check=_county,
+            help_zh="六位行政区划代码 (GB/T 2260)，如 511922 南江县", help_en="6-digit code (GB/T 2260), e.g. 511922"),
+        Kde("latitude", "decimal", "纬度", "Latitude", required=False, check=_within(Decimal(-90), Decimal(90)),
+            help_zh="十进制度数，如 32.6531", help_en="decimal degrees, e.g. 32.6531"),
+        Kde("longitude", "decimal", "经度", "Longitude", required=False, check=_within(Decimal(-180), Decimal(180)),
+            help_zh="十进制度数，如 106.8102", help_en="decimal degrees, e.g. 106.8102"),
+        Kde("temperature", "decimal", "水源水温", "Source water temperature", required=False, unit="CEL",
+            check=_within(Decimal(-5), Decimal(100)),
+            help_zh="锶、偏硅酸按低限值判定时须水温 ≥ 25 °C (GB 8537-2018)",
+            help_en="Sr and H₂SiO₃ low bands qualify only at ≥ 25 °C (GB 8537-2018)"),
+        Kde("survey_ref", "text", "水源勘查报告", "Source survey report", required=False, max_len=64,
+            help_zh="矿泉水水源须附 GB/T 13727 勘查报告", help_en="a mineral source needs its GB/T 13727 survey"),
+        Kde("indicators", "object", "登记时的界限指标", "Indicators at registration", required=False,
+            check=_indicators, items=tuple(Kde(a, "decimal", ANALYTE_WORDS[a][0], _upper_first(ANALYTE_WORDS[a][1]),
+                                              required=False, unit="mg/L") for a in INDICATORS),
+            help_zh="各指标登记值，单位 毫克/升，如 偏硅酸 32.0", help_en="registered values in mg/L, e.g. metasilicic acid 32.0"),
+        PLACE,
+    ), family=FAMILY, genesis=True,
+    help_zh="泉眼或水井作为一个批次登记，数量为取水许可允许的水量（升）",
+    help_en="a spring or well is a batch of its own; its quantity is the permitted abstraction in L",
+    example={"product": "光雾山 1号泉 原水", "lot": "GWS-1", "family": "water", "quantity": "50000000", "unit": "LTR",
+             "source_id": "GWS-1", "kind": "mineral", "permit_no": "取水(川巴)字[2024]第0012号",
+             "protection_zone": "一级保护区 50 m", "county": "511922", "latitude": "32.6531",
+             "longitude": "106.8102", "temperature": "14.5", "survey_ref": "GB/T 13727 勘查报告 2023-07",
+             "indicators": {"metasilicic_acid": "32.0", "strontium": "0.45"}, "place": "南江县 光雾山 1号泉"}))
+
+DECLARATIONS: tuple[Declaration, ...] = (SOURCE_REGISTERED,)
+EVENT_TYPES: tuple[EventType, ...] = registered(DECLARATIONS)
+
+# ---- KDEs the family reads on shared steps --------------------------------------------------------
+
+CATEGORY = Kde("category", "choice", "产品类别", "Category", required=False, check=_free, choices=CATEGORY_NAMES,
+               help_zh="不填时按产品名称判断（矿泉水、蒸馏水，其余为包装饮用水）",
+               help_en="else read from the product name (mineral, distilled, else drinking water)")
+PRODUCT = Kde("product", "text", "产品", "Product", required=False, check=_free)
+
+extend("transform", FAMILY, (
+    Kde("line", "text", "生产线", "Line", required=False, check=_free, help_zh="如 L2", help_en="e.g. L2"),
+    Kde("treatment", "list", "水处理工艺", "Treatment", required=False, check=_free, choices=TREATMENT_NAMES,
+        help_zh="臭氧消毒的生产线放行前须检测溴酸盐", help_en="an ozone line needs a bromate test before release"),
+    CATEGORY))
+extend("packed", FAMILY, (
+    Kde("size_ml", "decimal", "单瓶容量", "Bottle size", required=False, check=_free, unit="mL",
+        help_zh="如 550", help_en='e.g. "550"'),
+    Kde("count", "count", "灌装瓶数", "Bottles filled", required=False, check=_free, unit="bottle",
+        help_zh="整数；瓶数 × 容量不得超过生产批次水量", help_en="a whole number; count × size ≤ the run volume"),
+    Kde("cap_lot", "text", "瓶盖批号", "Cap lot", required=False, check=_free),
+    Kde("claims", "list", "标签声称", "Label claims", required=False, check=_free, choices=CLAIM_NAMES,
+        help_zh="标注矿泉水须有达到界限指标的检测 (GB 8537-2018)",
+        help_en="a mineral-water claim needs a test meeting a qualifying indicator (GB 8537-2018)"),
+    Kde("cases", "count", "箱数", "Cases", required=False, check=_free, unit="box"),
+    CATEGORY, PRODUCT))
+extend("test", FAMILY, (
+    Kde("water_temperature", "decimal", "水源水温", "Source water temperature", required=False, check=_free,
+        unit="CEL", help_zh="锶、偏硅酸按低限值判定时须水温 ≥ 25 °C",
+        help_en="Sr and H₂SiO₃ low bands qualify only at ≥ 25 °C"),))
+extend("ship", FAMILY, (CATEGORY, PRODUCT))
+extend("sell", FAMILY, (CATEGORY, PRODUCT))
+
+VALUE_NAMES.update({"bottling": ("灌装", "bottling"), "灌装": ("灌装", "bottling"), **TREATMENT_NAMES,
+                    **CATEGORY_NAMES})
 
 # ---- thresholds --------------------------------------------------------------------------------
 
 _D = Decimal
 _EPOCH = date(2000, 1, 1)
 _GB19298, _GB8537 = "GB 19298-2014", "GB 8537-2018"
+_OURS, _OURS_ZH = "farmtrace rule (domain.md §5.1)", "farmtrace 规则（domain.md §5.1）"
 _PACKAGED = ("drinking_water", "distilled_water")
 
 
@@ -151,7 +258,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
     _row("water.mineral_indicator_any_temp", "metasilicic_acid", "mineral_water", ">=", "30.0", "mg/L", _GB8537,
          "unverified"),
     _row("water.warm_source", "water_temperature", "mineral_water", ">=", "25", "CEL", _GB8537, "unverified"),
-    _row("water.indicator_stability", "indicator", "source", "<=", "20", "%", "farmtrace rule (domain.md §5.1)",
+    _row("water.indicator_stability", "indicator", "source", "<=", "20", "%", _OURS,
          "unverified"),
 )
 
@@ -193,12 +300,30 @@ def _factor(unit: Any, to: str) -> Decimal | None:
     return None if have is None or want is None else have / want
 
 
-def compare(row: Threshold, data: Mapping[str, Any]) -> tuple[bool | None, str]:
+def _name(analyte: str) -> str:
+    """An analyte in English as messages have always named it ("metasilicic_acid" -> "metasilicic acid")."""
+    return analyte.replace("_", " ")
+
+
+def _name_zh(analyte: str) -> str:
+    """An analyte's Chinese name for a message (as written when the family has none)."""
+    return ANALYTE_WORDS[analyte][0] if analyte in ANALYTE_WORDS else analyte
+
+
+def _std_zh(standard: str) -> str:
+    """A standard as Chinese messages cite it: the number verbatim; our own rules as farmtrace 规则."""
+    return _OURS_ZH if standard == _OURS else standard
+
+
+def compare(row: Threshold, data: Mapping[str, Any]) -> tuple[bool | None, Said]:
     """Whether a test body's data meets `row` (None: units not comparable) and a message citing it."""
-    return compare_result(row, data, analyte_of(data).replace("_", " "), _factor(data.get("unit"), row.unit))
+    analyte = analyte_of(data)
+    ok, message = compare_result(row, data, _name(analyte), _factor(data.get("unit"), row.unit))
+    # the shared analyte names lack some of ours (free chlorine, gross alpha ...): name them here
+    return ok, Said(str.__str__(message), message.zh.replace(_name(analyte), _name_zh(analyte)))
 
 
-def _qualifies(data: Mapping[str, Any], on: date) -> tuple[bool | None, str] | None:
+def _qualifies(data: Mapping[str, Any], on: date) -> tuple[bool | None, Said] | None:
     """Whether a test meets a GB 8537-2018 qualifying indicator (None: not an indicator)."""
     analyte = analyte_of(data)
     row = next((r for r in THRESHOLDS if r.rule_id == "water.mineral_indicator" and r.analyte == analyte
@@ -211,13 +336,18 @@ def _qualifies(data: Mapping[str, Any], on: date) -> tuple[bool | None, str] | N
     any_temp = next((r for r in THRESHOLDS if r.rule_id == "water.mineral_indicator_any_temp"
                      and r.analyte == analyte and valid_on(r, on)), None)
     if any_temp is None or compare(any_temp, data)[0]:
-        return True, f"{message} (qualifying indicator)"
+        return True, Said(f"{message} (qualifying indicator)", f"{message.zh}（达到界限指标）")
     warm = threshold_for(THRESHOLDS, "water.warm_source", on, category="mineral_water")
     temperature = decimal(data.get("water_temperature"))
     if warm is None or (temperature is not None and warm.holds(temperature)):
-        return True, f"{message} (qualifying indicator, source {temperature} °C)"
-    return False, (f"{row.standard}: {analyte.replace('_', ' ')} below {any_temp.limit} {any_temp.unit} qualifies "
-                   f"only from a source ≥ {warm.limit} °C; data.water_temperature is {temperature or 'missing'}")
+        told = "未记录" if temperature is None else f"{temperature} °C"
+        return True, Said(f"{message} (qualifying indicator, source {temperature} °C)",
+                          f"{message.zh}（达到界限指标，水源水温 {told}）")
+    told = f"为 {temperature} °C" if temperature else "未记录"
+    return False, Said(f"{row.standard}: {_name(analyte)} below {any_temp.limit} {any_temp.unit} qualifies "
+                       f"only from a source ≥ {warm.limit} °C; data.water_temperature is {temperature or 'missing'}",
+                       f"{row.standard}：{_name_zh(analyte)}低于 {any_temp.limit} {unit_name(any_temp.unit, 'zh')}时，"
+                       f"仅当水源水温 ≥ {warm.limit} °C 方可作为界限指标；水源水温{told}")
 
 
 def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -> tuple[str, str | None]:
@@ -225,6 +355,7 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
 
     Safety limits give "pass" or "fail"; a mineral-water qualifying indicator alone gives "pass"
     (met) or "info" (not met). An analyte with no row gives ("info", None); so does a category with none.
+    Messages are `Said`: the English the API carries, with its Chinese.
     """
     analyte = analyte_of(data)
     rows = [r for r in THRESHOLDS if r.analyte == analyte and valid_on(r, on)
@@ -235,11 +366,14 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
     if category is None:
         categories = sorted({r.category for r in rows})
         if len(categories) > 1:
-            return "info", f"{analyte}: set data.category ({', '.join(categories)}) to judge it against its limit"
+            return "info", Said(
+                f"{analyte}: set data.category ({', '.join(categories)}) to judge it against its limit",
+                f"{_name_zh(analyte)}：请注明产品类别（{'、'.join(CATEGORY_NAMES[c][0] for c in categories)}），"
+                f"以便按其限量判定")
         category = categories[0]
     safety = [r for r in rows if r.category == category and r.rule_id in _SAFETY_IDS]
     if safety:
-        messages = []
+        messages: list[Said] = []
         for row in safety:
             ok, message = compare(row, data)
             if ok is None:
@@ -247,14 +381,15 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
             if not ok:
                 return "fail", message
             messages.append(message)
-        return "pass", "; ".join(messages)
+        return "pass", Said("; ".join(messages), "；".join(m.zh for m in messages))
     if category != "mineral_water":
         return "info", None
     qualified = _qualifies(data, on)
     if qualified is None:
         return "info", None
     ok, message = qualified
-    return ("pass", message) if ok else ("info", f"{message}: not a qualifying indicator")
+    return ("pass", message) if ok else ("info", Said(f"{message}: not a qualifying indicator",
+                                                       f"{message.zh}：未达到界限指标"))
 
 
 # ---- history helpers -----------------------------------------------------------------------------
@@ -323,39 +458,48 @@ def _standard(category: str | None) -> str:
 
 # ---- hard rules ---------------------------------------------------------------------------------
 
-def _check_source_survey(p: Proposal) -> str | None:
+def _kind_zh(kind: str) -> str:
+    return SOURCE_KIND_NAMES[kind][0] if kind in SOURCE_KIND_NAMES else kind
+
+
+def _check_source_survey(p: Proposal) -> Said | None:
     if p.data.get("kind") != "mineral" or isinstance(p.data.get("survey_ref"), str):
         return None
-    return f"{_GB8537}: a mineral-water source is registered with its GB/T 13727 survey report (data.survey_ref)"
+    return Said(f"{_GB8537}: a mineral-water source is registered with its GB/T 13727 survey report (data.survey_ref)",
+                f"{_GB8537}：矿泉水水源登记须附 GB/T 13727 水源勘查报告（请填写水源勘查报告编号）")
 
 
-def _check_mineral_source(p: Proposal) -> str | None:
+def _check_mineral_source(p: Proposal) -> Said | None:
     if _proposal_category(p) != "mineral_water":
         return None
     if not p.inputs:
-        return f"{_GB8537}: 饮用天然矿泉水 is filled from a registered mineral-water source; no input names one"
+        return Said(f"{_GB8537}: 饮用天然矿泉水 is filled from a registered mineral-water source; no input names one",
+                    f"{_GB8537}：饮用天然矿泉水须以已登记的矿泉水水源灌装；原料中没有已登记的矿泉水水源")
     for batch, bodies in p.inputs.items():
         kind = _source_kind(bodies)
         if kind == "mineral" or (kind is None and _batch_category(bodies) == "mineral_water"):
             continue
         found = f"a {kind} source" if kind else "not a registered source"
-        return f"{_GB8537}: 饮用天然矿泉水 is filled from a registered mineral-water source; input {batch} is {found}"
+        found_zh = f"的水源类型为{_kind_zh(kind)}" if kind else "不是已登记的水源"
+        return Said(f"{_GB8537}: 饮用天然矿泉水 is filled from a registered mineral-water source; input {batch} is {found}",
+                    f"{_GB8537}：饮用天然矿泉水须以已登记的矿泉水水源灌装；原料批次 {batch} {found_zh}")
     return None
 
 
-def _check_no_trucking(p: Proposal) -> str | None:
+def _check_no_trucking(p: Proposal) -> Said | None:
     if _source_kind(p.history) != "mineral":
         return None
-    return f"{_GB8537}: mineral raw water may not be carried in containers to another site for filling"
+    return Said(f"{_GB8537}: mineral raw water may not be carried in containers to another site for filling",
+                f"{_GB8537}：矿泉水原水不得用容器运往异地灌装")
 
 
-def _check_fill_volume(p: Proposal) -> str | None:
+def _check_fill_volume(p: Proposal) -> Said | None:
     if "size_ml" not in p.data and "count" not in p.data:
         return None  # aggregation (bottle -> case -> pallet), not filling
     size, count = decimal(p.data.get("size_ml")), decimal(p.data.get("count"))
     if size is None or count is None or size <= 0 or count <= 0 or count != count.to_integral_value():
-        return ('farmtrace rule (domain.md §5.1): filling records data.size_ml and a whole data.count, '
-                'e.g. "550", "24000"')
+        return Said(f'{_OURS}: filling records data.size_ml and a whole data.count, e.g. "550", "24000"',
+                    f"{_OURS_ZH}：灌装须记录单瓶容量和整数的灌装瓶数，如 550 毫升、24000 瓶")
     if p.batch is None or p.batch.quantity is None:
         return None
     fills = [_data(b) for b in p.earlier("packed") if "size_ml" in _data(b)] + [p.data]
@@ -363,21 +507,24 @@ def _check_fill_volume(p: Proposal) -> str | None:
         litres = sum(((decimal(f.get("size_ml")) or _D(0)) * (decimal(f.get("count")) or _D(0)) / 1000
                       for f in fills), _D(0))
         if litres > p.batch.quantity:
-            return (f"farmtrace rule (domain.md §5.1): {litres.normalize():f} L filled (count × size) > run volume "
-                    f"{p.batch.quantity} L")
+            return Said(f"{_OURS}: {litres.normalize():f} L filled (count × size) > run volume {p.batch.quantity} L",
+                        f"{_OURS_ZH}：已灌装 {litres.normalize():f} 升（瓶数 × 单瓶容量）> 生产批次水量 "
+                        f"{p.batch.quantity} 升")
         return None
     if p.batch.unit in ("bottle", "bottles"):
         bottles = sum((decimal(f.get("count")) or _D(0) for f in fills), _D(0))
         if bottles > p.batch.quantity:
-            return f"farmtrace rule (domain.md §5.1): {bottles} bottles filled > the run's {p.batch.quantity}"
+            return Said(f"{_OURS}: {bottles} bottles filled > the run's {p.batch.quantity}",
+                        f"{_OURS_ZH}：已灌装 {bottles} 瓶 > 生产批次的 {p.batch.quantity} 瓶")
         return None
-    return f"farmtrace rule (domain.md §5.1): a filled run's volume is in LTR (or bottle), not {p.batch.unit}"
+    return Said(f"{_OURS}: a filled run's volume is in LTR (or bottle), not {p.batch.unit}",
+                f"{_OURS_ZH}：灌装的生产批次应以升（或瓶）计量，而不是{unit_name(p.batch.unit, 'zh') or '未注明单位'}")
 
 
-def _check_mineral_claim(p: Proposal) -> str | None:
+def _check_mineral_claim(p: Proposal) -> Said | None:
     if not (_claims(p.data) & MINERAL_CLAIMS) and _proposal_category(p) != "mineral_water":
         return None
-    reasons = []
+    reasons: list[Said] = []
     for body in p.earlier("test"):
         on = _at(body)
         qualified = None if on is None else _qualifies(_data(body), on)
@@ -388,11 +535,17 @@ def _check_mineral_claim(p: Proposal) -> str | None:
             return None
         reasons.append(message)
     found = "; ".join(reasons) if reasons else "no indicator test is recorded"
-    return (f"{_GB8537}: a 矿泉水 label needs a test meeting at least one qualifying indicator "
-            f"(Li, Sr, Zn, H₂SiO₃, Se, free CO₂, TDS); {found}")
+    found_zh = "；".join(r.zh for r in reasons) if reasons else "尚无界限指标的检测记录"
+    return Said(f"{_GB8537}: a 矿泉水 label needs a test meeting at least one qualifying indicator "
+                f"(Li, Sr, Zn, H₂SiO₃, Se, free CO₂, TDS); {found}",
+                f"{_GB8537}：标注矿泉水须有检测结果达到至少一项界限指标（锂、锶、锌、偏硅酸、硒、游离二氧化碳、"
+                f"溶解性总固体）；{found_zh}")
 
 
-def _check_safety_fail(p: Proposal) -> str | None:
+_VERBS: dict[str, Words] = {"ship": ("放行", "released"), "packed": ("包装", "packed"), "sell": ("销售", "sold")}
+
+
+def _check_safety_fail(p: Proposal) -> Said | None:
     category = _proposal_category(p)
     for body in p.earlier("test"):
         on, data = _at(body), _data(body)
@@ -401,12 +554,13 @@ def _check_safety_fail(p: Proposal) -> str | None:
         verdict, message = judge_test(data, on, data.get("category") if data.get("category") in CATEGORIES
                                       else category)
         if verdict == "fail":
-            verb = {"ship": "released", "packed": "packed", "sell": "sold"}.get(p.type, p.type)
-            return f"{message}; this batch failed its test and cannot be {verb}"
+            verb_zh, verb = _VERBS.get(p.type, (p.type, p.type))
+            return Said(f"{message}; this batch failed its test and cannot be {verb}",
+                        f"{said_in(message or '', 'zh_CN')}；该批次检测不合格，不得{verb_zh}")
     return None
 
 
-def _check_release(p: Proposal) -> str | None:
+def _check_release(p: Proposal) -> Said | None:
     category = _proposal_category(p)
     if category is None:
         return None  # a source batch (see water.no_trucking) or not water
@@ -416,15 +570,18 @@ def _check_release(p: Proposal) -> str | None:
     if _is_ozone_line(p.history):
         needed.append("bromate")
     tests = p.earlier("test")
+    standard = _standard(category)
     for analyte in needed:
         results = [b for b in tests if analyte_of(_data(b)) == analyte]
+        ozone, ozone_zh = (" (ozone line)", "（臭氧消毒生产线）") if analyte == "bromate" else ("", "")
         if not results:
-            return (f"{_standard(category)}: release needs a passing {analyte.replace('_', ' ')} test"
-                    f"{' (ozone line)' if analyte == 'bromate' else ''}; none is recorded")
+            return Said(f"{standard}: release needs a passing {_name(analyte)} test{ozone}; none is recorded",
+                        f"{standard}：放行前须有合格的{_name_zh(analyte)}检测{ozone_zh}；尚无检测记录")
         latest = results[-1]
         verdict, message = judge_test(_data(latest), _at(latest) or on, category)
         if verdict != "pass":
-            return f"{message or _standard(category)}: release needs a passing {analyte.replace('_', ' ')} test"
+            return Said(f"{message or standard}: release needs a passing {_name(analyte)} test",
+                        f"{said_in(message, 'zh_CN') if message else standard}；放行前须有合格的{_name_zh(analyte)}检测")
     return None
 
 
@@ -434,7 +591,7 @@ HARD_RULES = (
     Rule("water.mineral_source", frozenset({"transform"}), _check_mineral_source, "data.inputs", _GB8537),
     Rule("water.no_trucking", frozenset({"ship"}), _check_no_trucking, "batch", _GB8537),
     Rule("water.fill_volume", frozenset({"packed"}), _check_fill_volume, "data.count",
-         "farmtrace rule (domain.md §5.1)"),
+         _OURS),
     Rule("water.mineral_claim", frozenset({"packed"}), _check_mineral_claim, "data.claims", _GB8537),
     Rule("water.safety_fail", frozenset({"packed", "ship", "sell"}), _check_safety_fail, "batch",
          f"{_GB19298} / {_GB8537}"),
@@ -444,7 +601,7 @@ HARD_RULES = (
 # ---- soft rules -----------------------------------------------------------------------------------
 
 
-def _warn_indicator_stability(p: Proposal) -> str | None:
+def _warn_indicator_stability(p: Proposal) -> Said | None:
     if _source_kind(p.history) is None:
         return None
     registered = _data(_first(p.history)).get("indicators")
@@ -459,19 +616,23 @@ def _warn_indicator_stability(p: Proposal) -> str | None:
     drift = abs(value * factor - base) / base * 100
     if drift <= row.limit:
         return None
-    return (f"{row.standard}: {analyte.replace('_', ' ')} {(value * factor).normalize():f} mg/L is "
-            f"{drift.quantize(_D('0.1'))} % from the {base} mg/L registered (more than ±{row.limit} %)")
+    measured, mg_l = (value * factor).normalize(), unit_name("mg/L", "zh")
+    return Said(f"{row.standard}: {_name(analyte)} {measured:f} mg/L is "
+                f"{drift.quantize(_D('0.1'))} % from the {base} mg/L registered (more than ±{row.limit} %)",
+                f"{_std_zh(row.standard)}：{_name_zh(analyte)} {measured:f} {mg_l}，与登记值 {base} {mg_l} 相差 "
+                f"{drift.quantize(_D('0.1'))}%（超过 ±{row.limit}%）")
 
 
-def _warn_lot_code(p: Proposal) -> str | None:
+def _warn_lot_code(p: Proposal) -> Said | None:
     lot = p.data.get("lot")
     if _proposal_category(p) is None or not isinstance(lot, str) or LOT_CODE.match(lot):
         return None
-    return f"farmtrace rule (domain.md §5.1): a run lot is line-date-time, e.g. L2-20260315-0800; got {lot!r}"
+    return Said(f"{_OURS}: a run lot is line-date-time, e.g. L2-20260315-0800; got {lot!r}",
+                f"{_OURS_ZH}：生产批号应为“生产线-日期-时间”，如 L2-20260315-0800；实为“{lot}”")
 
 
 SOFT_RULES = (
     Rule("water.indicator_stability", frozenset({"test"}), _warn_indicator_stability, "data.value",
-         "farmtrace rule (domain.md §5.1)"),
-    Rule("water.lot_code", frozenset({"transform"}), _warn_lot_code, "data.lot", "farmtrace rule (domain.md §5.1)"),
+         _OURS),
+    Rule("water.lot_code", frozenset({"transform"}), _warn_lot_code, "data.lot", _OURS),
 )
