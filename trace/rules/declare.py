@@ -47,6 +47,7 @@ UNITS: dict[str, Words] = {  # UN/ECE Rec 20 codes and the symbols our records u
     "pH": ("pH", "pH"), "day": ("天", "days"), "days": ("天", "days"), "year": ("年", "years"), "h": ("小时", "h"),
     "km": ("公里", "km"), "kWh": ("千瓦时", "kWh"), "1": ("", ""), "d": ("天", "d"), "Ct": ("Ct 值", "Ct"),
     "mg/100 g": ("毫克/100克", "mg/100 g"), "mg/100g": ("毫克/100克", "mg/100 g"),
+    "copies/µL": ("拷贝/微升", "copies/µL"), "copies/μL": ("拷贝/微升", "copies/µL"), "Bq/L": ("贝可/升", "Bq/L"),
 }
 
 COUNTIES: dict[str, Words] = {  # GB/T 2260 codes of Bazhong's districts and counties
@@ -205,8 +206,8 @@ def kdes_of(type_name: str, family: str | None = None) -> tuple[Kde, ...]:
     own = decl.kdes if decl else ()
     extra = EXTRA_KDES.get(type_name, {})
     added = extra.get(family, ()) if family else tuple(k for ks in extra.values() for k in ks)
-    names = {k.name for k in own}
-    return own + tuple(k for k in added if k.name not in names)
+    mine = {k.name: k for k in added}  # a family's own words for a shared KDE win (e.g. its categories by name)
+    return tuple(mine.pop(k.name, k) for k in own) + tuple(mine.values())
 
 
 def type_name(type_: str, lang: str, data: Mapping[str, Any] | None = None) -> str:
@@ -261,6 +262,8 @@ def number_text(value: Any) -> str:
 def value_text(kde: Kde, data: Mapping[str, Any], lang: str, *, orgs: Mapping[str, str] | None = None) -> str:
     """One KDE's value in words: numbers with their unit, choices and counties by name, orgs by name."""
     value = data.get(kde.name)
+    if kde.name == "value" and value is None and "lod" in data:
+        return "未检出" if lang != "en" else "not detected"
     if kde.kind in ("decimal", "count"):
         unit = kde.unit if kde.unit is not None else (data.get(kde.unit_kde) if kde.unit_kde else None)
         shown = unit_name(unit, lang) if unit is not None else ""
@@ -293,11 +296,14 @@ def value_text(kde: Kde, data: Mapping[str, Any], lang: str, *, orgs: Mapping[st
             if not isinstance(part, Mapping):
                 rows.append(_text(part, lang))
                 continue
+            folded = {k.unit_kde for k in kde.items if k.unit_kde}
             rows.append(" ".join(f"{k.label(lang)} {value_text(k, part, lang, orgs=orgs)}"
-                                 for k in kde.items if k.name in part and not k.hidden))
+                                 for k in kde.items if k.name in part and not k.hidden and k.name not in folded))
         return ("；" if lang != "en" else "; ").join(r for r in rows if r)
-    if kde.kind == "text" and kde.choices and isinstance(value, str) and value in kde.choices:
-        return pick(kde.choices[value], lang)
+    if kde.kind == "text" and isinstance(value, str):
+        words = kde.choices.get(value) or VALUE_NAMES.get(value) or VALUE_NAMES.get(value.lower())
+        if words:
+            return pick(words, lang)
     return _text(value, lang)
 
 

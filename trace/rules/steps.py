@@ -184,3 +184,22 @@ STEP_NAMES.update({  # step words an `observe` may carry
 })
 VALUE_NAMES.update({"milling": ("碾米", "milling"), "blending": ("勾调", "blending"),
                     "slaughter": ("屠宰", "slaughter"), "cutting": ("分割", "cutting")})
+VALUE_NAMES.update({  # analytes as labs write them (the rules' aliases); shown by name on pages
+    "se": ("硒", "selenium"), "selenium": ("硒", "selenium"), "cd": ("镉", "cadmium"), "cadmium": ("镉", "cadmium"),
+    "pb": ("铅", "lead"), "lead": ("铅", "lead"), "hg": ("汞", "mercury"), "mercury": ("汞", "mercury"),
+    "total_mercury": ("总汞", "total mercury"), "as": ("砷", "arsenic"), "arsenic": ("砷", "arsenic"),
+    "ias": ("无机砷", "inorganic arsenic"), "inorganic_arsenic": ("无机砷", "inorganic arsenic"),
+    "moisture": ("水分", "moisture"), "methanol": ("甲醇", "methanol"), "cyanide": ("氰化物", "cyanide"),
+    "asfv": ("非洲猪瘟病毒", "ASF virus"), "ractopamine": ("莱克多巴胺", "ractopamine"),
+    "clenbuterol": ("克伦特罗", "clenbuterol"), "salbutamol": ("沙丁胺醇", "salbutamol"),
+    "tvb-n": ("挥发性盐基氮", "TVB-N"), "bromate": ("溴酸盐", "bromate"), "nitrate": ("硝酸盐", "nitrate"),
+    "nitrite": ("亚硝酸盐", "nitrite"), "metasilicic_acid": ("偏硅酸", "metasilicic acid"),
+    "strontium": ("锶", "strontium"), "coliforms": ("大肠菌群", "coliforms"),
+    "pseudomonas_aeruginosa": ("铜绿假单胞菌", "Pseudomonas aeruginosa"), "abv": ("酒精度", "alcohol"),
+    "total_ester": ("总酯", "total esters"), "total_acid": ("总酸", "total acids"),
+    "ethyl_caproate": ("己酸乙酯", "ethyl caproate"), "grain": ("粮谷", "grain"), "other": ("其他", "other"),
+    "rice": ("大米", "rice"), "paddy": ("稻谷", "paddy"), "brown_rice": ("糙米", "brown rice"), "tea": ("茶叶", "tea"),
+    "tea_leaves": ("茶鲜叶", "fresh tea leaves"), "pork": ("猪肉", "pork"), "pig": ("生猪", "live pigs"),
+    "fungi": ("食用菌", "edible fungi"), "vegetables": ("蔬菜", "vegetables"), "fruit": ("水果", "fruit"),
+    "cereals": ("谷物", "cereals"), "distillation": ("蒸馏", "distillation"), "bottling": ("灌装", "bottling"),
+})
