@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
@@ -12,9 +13,11 @@ import pytest
 
 from farmtrace.ledger.errors import InvalidEventError
 from farmtrace.ledger.events import EVENT_TYPES, EventBody
+from farmtrace.rules.declare import EXTRA_KDES, Declaration, Kde, Said, describe, kdes_of, unit_name
 from farmtrace.rules.families import BatchState, Proposal, rules_for, threshold_for
 from farmtrace.rules.families import produce
 from farmtrace.rules.families.produce import judge_test
+from farmtrace.rules.steps import NEW_BATCH
 
 CHINA = timezone(timedelta(hours=8))
 HASH = "a" * 64
@@ -395,3 +398,152 @@ def test_a_good_kde_set_passes_the_envelope(kind: str) -> None:
     if not EVENT_TYPES[kind].genesis:
         body["prev"] = HASH
     assert EventBody.from_obj(body).type == kind
+
+
+# ---- declarations: KDEs, labels and the words pages show ---------------------------------------
+
+DECLARED = {d.type: d for d in produce.DECLARATIONS}
+SHARED_KDES = {  # shared step: the data fields produce's rules (and demo chains) read on it
+    "create": {"category"},
+    "stored": {"store", "moisture", "temperature", "category"},
+    "packed": {"claims", "category"},
+    "transform": {"category"},
+    "ship": {"category"},
+    "sell": {"category"},
+    "observe": {"scheme", "certificate_no", "issuer", "valid_from", "valid_until"},
+}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _family_kdes() -> list[Kde]:
+    own = [k for d in produce.DECLARATIONS for k in d.kdes]
+    added = [k for kdes in EXTRA_KDES.values() for k in kdes.get("produce", ())]
+    return [*own, *added, *(i for k in [*own, *added] for i in k.items)]
+
+
+def _codes(decl: Declaration, data: Mapping[str, Any]) -> set[str]:
+    """The raw words an example holds that a Chinese page must show by name: keys, units, choices."""
+    codes = {k.name for k in decl.kdes}
+    for kde in decl.kdes:
+        unit = kde.unit if kde.unit else data.get(kde.unit_kde) if kde.unit_kde else None
+        if isinstance(unit, str) and unit_name(unit, "zh") != unit:
+            codes.add(unit)
+        if kde.kind in ("choice", "county") and isinstance(data.get(kde.name), str):
+            codes.add(data[kde.name])
+    return codes
+
+
+def test_the_family_declares_each_of_its_event_types_once() -> None:
+    assert [d.type for d in produce.DECLARATIONS] == [t.name for t in produce.EVENT_TYPES]
+    assert all(d.family == "produce" and d.zh and d.en for d in produce.DECLARATIONS)
+    assert rules_for("produce").declarations == produce.DECLARATIONS
+
+
+@pytest.mark.parametrize("kind", list(DECLARED))
+def test_a_declarations_example_passes_its_validator(kind: str) -> None:
+    example = DECLARED[kind].example
+    assert example is not None
+    EVENT_TYPES[kind].validate(example)
+
+
+@pytest.mark.parametrize("kind", list(DECLARED))
+def test_an_example_is_shown_in_chinese_without_keys_or_unit_codes(kind: str) -> None:
+    decl = DECLARED[kind]
+    assert decl.example is not None
+    shown = describe(kind, decl.example, "zh_CN", family="produce")
+    units = {k.unit_kde for k in decl.kdes if k.unit_kde}  # shown with the number they measure
+    assert {s.name for s in shown} == set(decl.example) - units
+    codes = _codes(decl, decl.example)
+    for s in shown:
+        assert s.label != s.name and s.label != "其他记录" and CJK.search(s.label)
+        words = set(re.split(r"[\s，、；]+", s.value))
+        assert not words & codes, (s, words & codes)
+
+
+def test_a_harvest_still_checks_the_new_batch_kdes_first() -> None:
+    assert [k.name for k in DECLARED["harvested"].kdes[:len(NEW_BATCH)]] == [k.name for k in NEW_BATCH]
+    with pytest.raises(InvalidEventError) as refused:
+        EVENT_TYPES["harvested"].validate({"plot": "CC-03", "crop": "水稻"})
+    assert refused.value.field == "data.product"
+
+
+def test_every_kde_has_a_chinese_and_an_english_label() -> None:
+    for kde in _family_kdes():
+        assert kde.zh.strip() and kde.en.strip() and CJK.search(kde.zh), kde.name
+
+
+def test_every_choice_has_a_chinese_and_an_english_name() -> None:
+    for kde in _family_kdes():
+        for value, (zh, en) in kde.choices.items():
+            assert zh.strip() and en.strip() and CJK.search(zh), (kde.name, value)
+
+
+@pytest.mark.parametrize("step", list(SHARED_KDES))
+def test_the_fields_the_rules_read_on_a_shared_step_are_declared(step: str) -> None:
+    declared = {k.name: k for k in kdes_of(step, "produce")}
+    assert SHARED_KDES[step] <= set(declared)
+    for name in SHARED_KDES[step]:  # free-form there: the family's rules judge them, the envelope does not
+        assert not declared[name].required
+
+
+def test_stored_moisture_and_a_category_are_shown_by_name() -> None:
+    shown = {s.name: s.value for s in describe("stored", {"store": "仓 2", "moisture": "13.8", "category": "paddy"},
+                                               "zh_CN", family="produce")}
+    assert shown == {"store": "仓 2", "moisture": "13.8%", "category": "稻谷"}
+
+
+# ---- rule messages in both languages ------------------------------------------------------------
+
+def _verdict(data: dict[str, Any], category: str | None = None) -> str | None:
+    message: str | None = judge_test(data, ON, category)[1]
+    return message
+
+
+SAID = {  # id: (message maker, the English exactly as the API has always given it, standard in both)
+    "hard: harvest inside the pre-harvest interval": (
+        lambda: refusals(_phi_too_short())["produce.phi"],
+        "农产品质量安全法 (2022) and the pesticide label: harvest on 2026-09-25 is 7 days after 吡虫啉 10% WP was "
+        "applied on 2026-09-18; its pre-harvest interval is 14 days", "农产品质量安全法 (2022)"),
+    "hard: shipping rice over the cadmium limit": (
+        lambda: refusals(_shipped_after(result("Cd", "0.31", "rice")))["produce.safety_fail"],
+        "GB 2762-2022: cadmium 0.31 mg/kg > 0.2 mg/kg; this batch failed its test and cannot be shipped",
+        "GB 2762-2022"),
+    "hard: a 富硒 tea pack below the range": (
+        lambda: refusals(_packed("tea", [result("Se", "0.20", "tea")], ["富硒"]))["produce.se_claim"],
+        "NY/T 600-2002: selenium 0.2 mg/kg outside 0.25–4.00 mg/kg: the 富硒 claim is not supported", "NY/T 600-2002"),
+    "hard: fresh leaves shipped without a 合格证": (
+        lambda: refusals(_fresh_leaves_shipped())["produce.certificate"],
+        "承诺达标合格证管理办法 (农业农村部令 2025 年第 4 号): a producer's ship of tea leaves carries a "
+        "承诺达标合格证 per lot (data.certificate_no)", "承诺达标合格证管理办法 (农业农村部令 2025 年第 4 号)"),
+    "soft: paddy stored too wet": (
+        lambda: warnings(_stored("16.0"))["produce.storage_moisture"],
+        "GB 1350-2009: moisture 16.0% > 14.5% for safe storage of paddy", "GB 1350-2009"),
+    "soft: a plot below the selenium-rich soil level": (
+        lambda: warnings(_plot("0.30", "paddy"))["produce.soil_se"],
+        "CAGS study 2021 (research, not a standard): soil selenium 0.30 mg/kg < 0.40 mg/kg for paddy land; 富硒 claims "
+        "from this plot rest on crop tests alone", "CAGS study 2021"),
+    "judge_test: cadmium over the limit": (
+        lambda: _verdict(result("Cd", "0.31", "rice")), "GB 2762-2022: cadmium 0.31 mg/kg > 0.2 mg/kg", "GB 2762-2022"),
+    "judge_test: selenium outside the 富硒稻谷 range": (
+        lambda: _verdict(result("Se", "0.02", "rice")),
+        "GB/T 22499-2025: selenium 0.02 mg/kg outside 0.04–0.30 mg/kg: not 富硒稻谷", "GB/T 22499-2025"),
+    "judge_test: selenium inside the 富硒茶 range": (
+        lambda: _verdict(result("Se", "0.68", "tea")),
+        "NY/T 600-2002: selenium 0.68 mg/kg within 0.25–4.00 mg/kg (富硒茶)", "NY/T 600-2002"),
+}
+
+
+@pytest.mark.parametrize(("make", "english", "standard"), list(SAID.values()), ids=list(SAID))
+def test_a_rule_message_says_it_in_chinese_and_keeps_its_english(make: Any, english: str, standard: str) -> None:
+    message = make()
+    assert isinstance(message, Said)
+    assert str.__str__(message) == english and message.in_lang("en") == english
+    assert CJK.search(message.zh) and standard in message.zh
+    assert not re.search(r"\b(KGM|mg/kg|data\.\w+|paddy|rice|tea|selenium|cadmium)\b", message.zh)
+
+
+def test_a_message_asking_for_a_category_names_the_categories_in_chinese() -> None:
+    message = _verdict({**result("Cd", "0.1", "rice"), "category": None})
+    assert isinstance(message, Said)
+    assert message == "cadmium: set data.category (brown_rice, paddy, rice) to judge it against its limit"
+    assert "糙米、稻谷、大米" in message.zh

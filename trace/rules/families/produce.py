@@ -1,15 +1,19 @@
 """Selenium-rich produce (富硒农产品): rice, tea, tremella and others (domain.md §2, §1.4).
 
-Event types (registered on import; KDEs in `data`):
-- `plot_registered`: plot_id, county (6-digit GB/T 2260 code; Bazhong's are named in
+Event types (one declaration each, DECLARATIONS, registered on import; KDEs in `data`):
+- `plot_registered` (地块登记): plot_id, county (6-digit GB/T 2260 code; Bazhong's are named in
   COUNTY_NAMES), area + area_unit (mu | ha); optional soil_se (mg/kg), soil_se_ref, land_use
   (paddy | dryland). A plot is a batch of its own, started with the generic `create`
   (lot = plot id, quantity = area), so its `input_applied` events have a chain to live on.
-- `input_applied`: product_name, active_ingredient, dose + dose_unit, date (YYYY-MM-DD),
+- `input_applied` (投入品使用): product_name, active_ingredient, dose + dose_unit, date (YYYY-MM-DD),
   phi_days (whole days as a string, "0" for none); optional registration_no (农药登记证), area,
   operator.
-- `harvested` (genesis: creates the lot): product, lot, family, quantity, unit, plot, crop;
-  optional variety, moisture (%).
+- `harvested` (采收; genesis: creates the lot): product, lot, family, quantity, unit, plot, crop;
+  optional variety, moisture (%), category, place.
+KDEs the rules read on shared steps are added with `extend` (free-form there, judged by the rules):
+category on create, stored, packed, transform, ship, sell; store, moisture (%), temperature (°C) on
+stored; claims on packed; scheme, certificate_no, issuer, valid_from, valid_until on a "certified"
+`observe`. Rule messages are `Said`: the English as the API has always given it, and Chinese.
 
 Hard rules (refuse the event; the message cites standard and edition):
 - produce.phi: `harvested` within an input's pre-harvest interval of its application date.
@@ -56,15 +60,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from farmtrace.ledger.errors import InvalidEventError
-from farmtrace.rules.steps import validate_new_batch
-from farmtrace.ledger.events import EventType, register, require_decimal, require_text
-from farmtrace.rules.families import (Proposal, Rule, Threshold, body_day, claims_of, compare_result, decimal, limit_text, threshold_for,
-                valid_on)
+from farmtrace.ledger.events import require_decimal
+from farmtrace.rules.declare import (STEP_NAMES, VALUE_NAMES, Declaration, Kde, Said, Words, declare, extend,
+                                     registered, said_in, type_name, unit_name)
+from farmtrace.rules.families import (Proposal, Rule, Threshold, analyte_zh, body_day, claims_of, compare_result,
+                                      decimal, threshold_for, valid_on)
+from farmtrace.rules.steps import NEW_BATCH, PLACE, _free, validate_new_batch
 
 FAMILY = "produce"
 
@@ -72,8 +79,8 @@ COUNTY_NAMES = {"511902": "巴州区", "511903": "恩阳区", "511921": "通江�
 COUNTY = re.compile(r"^[1-9][0-9]{5}$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 WHOLE_DAYS = re.compile(r"^(0|[1-9][0-9]{0,3})$")
-AREA_UNITS = ("mu", "ha")
-LAND_USES = ("paddy", "dryland")
+AREA_UNITS: dict[str, Words] = {"mu": ("亩", "mu"), "ha": ("公顷", "ha")}
+LAND_USES: dict[str, Words] = {"paddy": ("水田", "paddy field"), "dryland": ("旱地", "dry land")}
 CERTIFICATE_FROM = date(2026, 2, 1)  # 承诺达标合格证管理办法 (农业农村部令 2025 年第 4 号) in force
 CERTIFICATE_RULE = "承诺达标合格证管理办法 (农业农村部令 2025 年第 4 号)"
 SE_CLAIMS = frozenset({"富硒", "se_rich"})
@@ -81,21 +88,53 @@ SE_NUTRITION_CLAIMS = frozenset({"富含硒", "rich_in_selenium"})
 MANDATORY = frozenset({"tea_leaves", "vegetables", "fruit", "fungi"})  # §1.4: not rice, grain or potatoes
 SAFETY_ANALYTES = ("cadmium", "lead", "mercury", "inorganic_arsenic")
 
+CATEGORY_NAMES: dict[str, Words] = {  # the categories of CATEGORY_WORDS, as people read them
+    "tea_leaves": ("茶鲜叶", "fresh tea leaves"), "tea": ("茶叶", "tea"), "brown_rice": ("糙米", "brown rice"),
+    "paddy": ("稻谷", "paddy"), "cereals": ("谷物", "cereals"), "rice": ("大米", "rice"),
+    "fungi": ("食用菌", "edible fungi"), "tubers": ("薯类", "tubers"), "beans": ("豆类", "beans"),
+    "fruit": ("水果", "fruit"), "vegetables": ("蔬菜", "vegetables"), "eggs": ("蛋类", "eggs"),
+    "meat": ("肉类", "meat"),
+}
+CLAIM_NAMES: dict[str, Words] = {  # label claims on a pack (data.claims)
+    "富硒": ("富硒", "selenium-rich"), "se_rich": ("富硒", "selenium-rich"),
+    "富含硒": ("富含硒", "rich in selenium"), "rich_in_selenium": ("富含硒", "rich in selenium"),
+    "有机": ("有机产品", "organic"), "organic": ("有机产品", "organic"),
+    "绿色食品": ("绿色食品", "green food"), "green_food": ("绿色食品", "green food"),
+    "地理标志": ("地理标志产品", "geographical indication"), "gi": ("地理标志产品", "geographical indication"),
+}
+SCHEMES: dict[str, Words] = {  # certification schemes an `observe` step "certified" names (domain.md §2.2)
+    "green_food": ("绿色食品", "green food"), "organic": ("有机产品", "organic"),
+    "gi": ("地理标志产品", "geographical indication"), "se_rich": ("富硒认定", "selenium-rich recognition"),
+}
+PROCESSES: dict[str, Words] = {  # transform processes of the family (data.process)
+    "milling": ("碾米", "milling"), "碾米": ("碾米", "milling"), "hulling": ("砻谷", "hulling"),
+    "withering": ("萎凋", "withering"), "fixing": ("杀青", "fixing"), "rolling": ("揉捻", "rolling"),
+    "drying": ("干燥", "drying"), "withering, fixing, rolling, drying": ("萎凋、杀青、揉捻、干燥",
+                                                                     "withering, fixing, rolling, drying"),
+    "refining": ("精制", "refining"), "mixing": ("拼配", "mixing"),
+}
+
 # ---- event types -------------------------------------------------------------------------
 
 
-def _require_choice(data: Mapping[str, Any], name: str, choices: Sequence[str], *, optional: bool = False) -> None:
-    if optional and name not in data:
-        return
-    if data.get(name) not in choices:
-        raise InvalidEventError(f"data.{name} must be one of {', '.join(choices)}, got {data.get(name)!r}",
-                                field=f"data.{name}")
+def _require_county(data: Mapping[str, Any], name: str) -> None:
+    county = data.get(name)
+    if not isinstance(county, str) or not COUNTY.match(county):
+        raise InvalidEventError("data.county must be a 6-digit county code (GB/T 2260), e.g. 511922 南江县",
+                                field="data.county")
 
 
 def _require_day(data: Mapping[str, Any], name: str) -> None:
     value = data.get(name)
     if not isinstance(value, str) or not DAY.match(value) or _day(value) is None:
         raise InvalidEventError(f"data.{name} must be a date such as 2026-07-02, got {value!r}", field=f"data.{name}")
+
+
+def _require_whole_days(data: Mapping[str, Any], name: str) -> None:
+    phi = data.get(name)
+    if not isinstance(phi, str) or not WHOLE_DAYS.match(phi):
+        raise InvalidEventError(f'data.phi_days must be whole days as a string, e.g. "14", got {phi!r}',
+                                field="data.phi_days")
 
 
 def _require_percent(data: Mapping[str, Any], name: str) -> None:
@@ -105,47 +144,98 @@ def _require_percent(data: Mapping[str, Any], name: str) -> None:
         raise InvalidEventError(f"data.{name} is a percentage from 0 to 100, got {value}", field=f"data.{name}")
 
 
-def _plot_registered(data: Mapping[str, Any]) -> None:
-    require_text(data, "plot_id", max_len=64)
-    county = data.get("county")
-    if not isinstance(county, str) or not COUNTY.match(county):
-        raise InvalidEventError("data.county must be a 6-digit county code (GB/T 2260), e.g. 511922 南江县",
-                                field="data.county")
-    require_decimal(data, "area", positive=True)
-    _require_choice(data, "area_unit", AREA_UNITS)
-    require_decimal(data, "soil_se", optional=True)
-    require_text(data, "soil_se_ref", max_len=64, optional=True)
-    _require_choice(data, "land_use", LAND_USES, optional=True)
-
-
-def _input_applied(data: Mapping[str, Any]) -> None:
-    require_text(data, "product_name", max_len=100)
-    require_text(data, "registration_no", max_len=32, optional=True)
-    require_text(data, "active_ingredient", max_len=100)
-    require_decimal(data, "dose", positive=True)
-    require_text(data, "dose_unit", max_len=16)
-    _require_day(data, "date")
-    phi = data.get("phi_days")
-    if not isinstance(phi, str) or not WHOLE_DAYS.match(phi):
-        raise InvalidEventError(f'data.phi_days must be whole days as a string, e.g. "14", got {phi!r}',
-                                field="data.phi_days")
-    require_decimal(data, "area", positive=True, optional=True)
-    require_text(data, "operator", max_len=64, optional=True)
-
-
-def _harvested(data: Mapping[str, Any]) -> None:
+def _new_batch(data: Mapping[str, Any], name: str) -> None:
     validate_new_batch(data)
-    require_text(data, "plot", max_len=64)
-    require_text(data, "crop", max_len=64)
-    require_text(data, "variety", max_len=64, optional=True)
-    _require_percent(data, "moisture")
 
 
-EVENT_TYPES = (
-    register(EventType("plot_registered", _plot_registered, family=FAMILY)),
-    register(EventType("input_applied", _input_applied, family=FAMILY)),
-    register(EventType("harvested", _harvested, family=FAMILY, genesis=True)),
-)
+_HARVEST_BATCH = (replace(NEW_BATCH[0], check=_new_batch),  # checks all of NEW_BATCH first, as before
+                  *(replace(kde, check=_free) for kde in NEW_BATCH[1:]))
+
+CATEGORY = Kde("category", "text", "食品类别", "Food category", required=False, check=_free, choices=CATEGORY_NAMES,
+               help_zh="判定限量所依据的类别；不填时按产品名称推断", help_en="the category limits are judged by; "
+               "taken from the product name when absent")
+
+PLOT_REGISTERED = declare(Declaration(
+    "plot_registered", "地块登记", "Plot registered", kdes=(
+        Kde("plot_id", "text", "地块编号", "Plot id", max_len=64, help_zh="如 CC-03", help_en="e.g. CC-03"),
+        Kde("county", "county", "所在县（区）", "County", check=_require_county,
+            help_zh="6 位行政区划代码 (GB/T 2260)，如 511922 南江县",
+            help_en="6-digit county code (GB/T 2260), e.g. 511922 Nanjiang"),
+        Kde("area", "decimal", "面积", "Area", positive=True, unit_kde="area_unit"),
+        Kde("area_unit", "choice", "面积单位", "Area unit", choices=AREA_UNITS),
+        Kde("soil_se", "decimal", "土壤硒含量", "Soil selenium", required=False, unit="mg/kg",
+            help_zh="土壤全硒检测值", help_en="total selenium measured in the soil"),
+        Kde("soil_se_ref", "text", "土壤检测报告编号", "Soil test report", required=False, max_len=64),
+        Kde("land_use", "choice", "土地类型", "Land use", required=False, choices=LAND_USES)),
+    family=FAMILY,
+    help_zh="地块作为独立批次，先以“批次建立”登记（批号为地块编号，数量为面积）",
+    help_en="a plot is a batch of its own, started with `create` (lot = plot id, quantity = area)",
+    example={"plot_id": "CC-03", "county": "511922", "area": "48", "area_unit": "mu", "soil_se": "0.45",
+             "soil_se_ref": "BZ-SE-2026-0311", "land_use": "paddy"}))
+
+INPUT_APPLIED = declare(Declaration(
+    "input_applied", "投入品使用", "Input applied", kdes=(
+        Kde("product_name", "text", "投入品名称", "Product name", max_len=100, help_zh="农药、肥料等的商品名称",
+            help_en="trade name of the pesticide, fertiliser ..."),
+        Kde("registration_no", "text", "农药登记证号", "Pesticide registration no.", required=False, max_len=32,
+            help_zh="如 PD20060010", help_en="e.g. PD20060010"),
+        Kde("active_ingredient", "text", "有效成分", "Active ingredient", max_len=100),
+        Kde("dose", "decimal", "用量", "Dose", positive=True, unit_kde="dose_unit"),
+        Kde("dose_unit", "text", "用量单位", "Dose unit", max_len=16, help_zh="如 克/亩 (g/mu)、千克 (KGM)",
+            help_en="e.g. g/mu, KGM"),
+        Kde("date", "date", "施用日期", "Date applied", check=_require_day, help_zh="如 2026-07-02",
+            help_en="e.g. 2026-07-02"),
+        Kde("phi_days", "count", "安全间隔期", "Pre-harvest interval", unit="day", check=_require_whole_days,
+            help_zh="农药标签上的安全间隔期（整天数），无则填 0", help_en='whole days from the label, "0" for none'),
+        Kde("area", "decimal", "施用面积", "Area treated", required=False, positive=True,
+            help_zh="与地块面积同一单位", help_en="in the plot's area unit"),
+        Kde("operator", "text", "施用人", "Operator", required=False, max_len=64)),
+    family=FAMILY,
+    example={"product_name": "吡虫啉 10% 可湿性粉剂", "registration_no": "PD20060010", "active_ingredient": "吡虫啉",
+             "dose": "20", "dose_unit": "g/mu", "date": "2026-07-02", "phi_days": "21", "area": "48",
+             "operator": "长赤镇植保队 3 组"}))
+
+HARVESTED = declare(Declaration(
+    "harvested", "采收", "Harvested", kdes=(
+        *_HARVEST_BATCH,
+        Kde("plot", "text", "地块", "Plot", max_len=64, help_zh="采收地块的编号", help_en="the plot harvested"),
+        Kde("crop", "text", "作物", "Crop", max_len=64, help_zh="如 水稻、茶", help_en="e.g. rice, tea"),
+        Kde("variety", "text", "品种", "Variety", required=False, max_len=64),
+        Kde("moisture", "decimal", "水分", "Moisture", required=False, unit="%", check=_require_percent,
+            help_zh="0–100（谷物）", help_en="0-100 (grain)"),
+        CATEGORY, PLACE),
+    family=FAMILY, genesis=True,
+    example={"product": "南江富硒稻谷", "lot": "NJP-2026-01", "family": "produce", "quantity": "1200", "unit": "KGM",
+             "plot": "CC-03", "crop": "水稻", "variety": "宜香优2115", "moisture": "18.5",
+             "place": "南江县 长赤镇 富硒稻田"}))
+
+DECLARATIONS = (PLOT_REGISTERED, INPUT_APPLIED, HARVESTED)
+EVENT_TYPES = registered(DECLARATIONS)
+
+# KDEs the family's rules read on shared steps (free-form there: the rules judge them, the envelope does not)
+extend("create", FAMILY, (CATEGORY,))
+extend("stored", FAMILY, (
+    Kde("store", "text", "仓库", "Store", required=False, check=_free),
+    Kde("moisture", "decimal", "水分", "Moisture", required=False, check=_free, unit="%"),
+    Kde("temperature", "decimal", "温度", "Temperature", required=False, check=_free, unit="CEL"),
+    CATEGORY))
+extend("packed", FAMILY, (
+    Kde("claims", "list", "标签声称", "Label claims", required=False, check=_free, choices=CLAIM_NAMES,
+        help_zh="如 富硒、富含硒；每项声称须有检测或证书支持",
+        help_en="e.g. 富硒, 富含硒; each needs its supporting record"),
+    CATEGORY))
+extend("transform", FAMILY, (CATEGORY,))
+extend("ship", FAMILY, (CATEGORY,))
+extend("sell", FAMILY, (CATEGORY,))
+extend("observe", FAMILY, (  # step "certified": a green food, organic or GI certificate of the batch
+    Kde("scheme", "text", "认证类别", "Scheme", required=False, check=_free, choices=SCHEMES),
+    Kde("certificate_no", "text", "证书编号", "Certificate no.", required=False, check=_free),
+    Kde("issuer", "text", "发证机构", "Issuer", required=False, check=_free),
+    Kde("valid_from", "date", "有效期自", "Valid from", required=False, check=_free),
+    Kde("valid_until", "date", "有效期至", "Valid until", required=False, check=_free)))
+STEP_NAMES.update({"transplanted": ("插秧", "Transplanted"), "withering": ("萎凋", "Withering"),
+                   "fixing": ("杀青", "Fixing"), "rolling": ("揉捻", "Rolling"), "drying": ("干燥", "Drying")})
+VALUE_NAMES.update({**PROCESSES, **CATEGORY_NAMES, **SCHEMES, **CLAIM_NAMES})
 
 # ---- thresholds ----------------------------------------------------------------------------
 
@@ -235,12 +325,14 @@ def _factor(unit: Any, to: str) -> Decimal | None:
     return have[1] / want[1]
 
 
-def compare(row: Threshold, data: Mapping[str, Any]) -> tuple[bool | None, str]:
+def compare(row: Threshold, data: Mapping[str, Any]) -> tuple[bool | None, Said]:
     """Whether a test body's data meets `row` (None: units not comparable) and a message citing it."""
-    return compare_result(row, data, analyte_of(data).replace("_", " "), _factor(data.get("unit"), row.unit))
+    judged: tuple[bool | None, Said] = compare_result(row, data, analyte_of(data).replace("_", " "),
+                                                      _factor(data.get("unit"), row.unit))
+    return judged
 
 
-def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -> tuple[str, str | None]:
+def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -> tuple[str, Said | None]:
     """Judge a lab `test` body's data against THRESHOLDS valid on `on`.
 
     Safety limits give "pass" or "fail"; a 富硒 range alone gives "pass" (the claim holds) or
@@ -254,12 +346,14 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
     if category is None:
         categories = sorted({r.category for r in rows})
         if len(categories) > 1:
-            return "info", f"{analyte}: set data.category ({', '.join(categories)}) to judge it against its limit"
+            return "info", Said(f"{analyte}: set data.category ({', '.join(categories)}) to judge it against its limit",
+                                f"{analyte_zh(analyte.replace('_', ' '))}：请填写食品类别"
+                                f"（{'、'.join(_category_zh(c) for c in categories)}），才能对照限量判定")
         category = categories[0]
     rows = [r for r in rows if r.category == category]
     safety = [r for r in rows if r.rule_id in _SAFETY_IDS]
     if safety:
-        messages = []
+        messages: list[Said] = []
         for row in safety:
             ok, message = compare(row, data)
             if ok is None:
@@ -267,13 +361,15 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
             if not ok:
                 return "fail", message
             messages.append(message)
-        return "pass", "; ".join(messages)
+        return "pass", Said("; ".join(messages), "；".join(m.zh for m in messages))
     claim = next((r for rid in _CLAIM_IDS for r in rows if r.rule_id == rid), None)
     if claim is None:
         return "info", None
     ok, message = compare(claim, data)
     label = _CLAIM_NAMES.get(category, "富硒")
-    return ("pass", f"{message} ({label})") if ok else ("info", f"{message}: not {label}")
+    if ok:
+        return "pass", Said(f"{message} ({label})", f"{message.zh}（{label}）")
+    return "info", Said(f"{message}: not {label}", f"{message.zh}，不属于{label}")
 
 
 # ---- categories and history helpers -----------------------------------------------------------
@@ -294,6 +390,14 @@ CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (  # first match wins:
     ("meat", ("肉", "meat")),
 )
 CATEGORIES = tuple(name for name, _ in CATEGORY_WORDS)
+
+
+def _category_zh(category: str | None) -> str:
+    """A category's Chinese name for a message ("paddy" -> "稻谷")."""
+    if category is None:
+        return "未标明类别"
+    words = CATEGORY_NAMES.get(category)
+    return category if words is None else words[0]
 
 
 def _known_category(value: Any) -> str | None:
@@ -351,7 +455,7 @@ def _has_text(data: Mapping[str, Any], name: str) -> bool:
 
 # ---- hard rules --------------------------------------------------------------------------------
 
-def _check_phi(p: Proposal) -> str | None:
+def _check_phi(p: Proposal) -> Said | None:
     harvest = p.at.date()
     bodies = [*p.history, *(b for bodies in p.inputs.values() for b in bodies)]
     for body in bodies:
@@ -362,9 +466,12 @@ def _check_phi(p: Proposal) -> str | None:
         if applied is None or not isinstance(phi, str) or not phi.isdigit() or applied > harvest:
             continue
         if (harvest - applied).days < int(phi):
-            return (f"农产品质量安全法 (2022) and the pesticide label: harvest on {harvest} is "
-                    f"{(harvest - applied).days} days after {data.get('product_name')} was applied on {applied}; "
-                    f"its pre-harvest interval is {phi} days")
+            days = (harvest - applied).days
+            return Said(f"农产品质量安全法 (2022) and the pesticide label: harvest on {harvest} is "
+                        f"{days} days after {data.get('product_name')} was applied on {applied}; "
+                        f"its pre-harvest interval is {phi} days",
+                        f"农产品质量安全法 (2022) 及农药标签：{harvest} 采收，距 {applied} 施用"
+                        f"“{data.get('product_name')}”仅 {days} 天，而其安全间隔期为 {phi} 天")
     return None
 
 
@@ -376,33 +483,38 @@ def _se_claim_row(category: str | None, on: date) -> Threshold | None:
     return None
 
 
-def _check_se_claim(p: Proposal) -> str | None:
+def _check_se_claim(p: Proposal) -> Said | None:
     if not _claims(p.data) & SE_CLAIMS:
         return None
     category = _proposal_category(p)
     row = _se_claim_row(category, p.at.date())
     if row is None:
-        return (f"GB/T 22499-2008, NY/T 600-2002, GH/T 1135-2017: a 富硒 claim needs a category with a selenium "
-                f"range; {category or 'no category'} has none (set data.category)")
+        return Said(f"GB/T 22499-2008, NY/T 600-2002, GH/T 1135-2017: a 富硒 claim needs a category with a selenium "
+                    f"range; {category or 'no category'} has none (set data.category)",
+                    f"GB/T 22499-2008、NY/T 600-2002、GH/T 1135-2017：富硒声称须属于规定了硒含量范围的食品类别；"
+                    f"{f'{_category_zh(category)}没有此范围' if category else '尚未标明食品类别'}（请填写食品类别）")
     return _latest_se_supports(p, row, "富硒")
 
 
-def _latest_se_supports(p: Proposal, row: Threshold, claim: str) -> str | None:
+def _latest_se_supports(p: Proposal, row: Threshold, claim: str) -> Said | None:
     tests = _tests(p.history, "selenium")
     if not tests:
-        return f"{row.standard}: a {claim} claim needs a selenium test (GB 5009.93) of this batch; none is recorded"
+        return Said(f"{row.standard}: a {claim} claim needs a selenium test (GB 5009.93) of this batch; "
+                    "none is recorded",
+                    f"{row.standard}：“{claim}”声称须有本批次的硒检测 (GB 5009.93)，但尚无记录")
     ok, message = compare(row, tests[-1].get("data", {}))
-    return None if ok else f"{message}: the {claim} claim is not supported"
+    return None if ok else Said(f"{message}: the {claim} claim is not supported",
+                                f"{message.zh}，“{claim}”声称没有依据")
 
 
-def _check_se_nutrition_claim(p: Proposal) -> str | None:
+def _check_se_nutrition_claim(p: Proposal) -> Said | None:
     if not _claims(p.data) & SE_NUTRITION_CLAIMS:
         return None
     row = threshold_for(THRESHOLDS, "produce.se_nutrition", p.at.date(), category="any")
     return None if row is None else _latest_se_supports(p, row, "富含硒")
 
 
-def _failed_safety_test(bodies: Sequence[Mapping[str, Any]], category: str | None) -> str | None:
+def _failed_safety_test(bodies: Sequence[Mapping[str, Any]], category: str | None) -> Said | None:
     for body in bodies:
         data = body.get("data", {})
         if body.get("type") != "test" or analyte_of(data) not in SAFETY_ANALYTES:
@@ -416,37 +528,45 @@ def _failed_safety_test(bodies: Sequence[Mapping[str, Any]], category: str | Non
     return None
 
 
-def _check_safety_fail(p: Proposal) -> str | None:
+def _check_safety_fail(p: Proposal) -> Said | None:
     if p.type == "transform":
         for batch, bodies in p.inputs.items():
             message = _failed_safety_test(bodies, _batch_category(bodies))
             if message:
-                return f"{message}; input {batch} failed its test and cannot be transformed"
+                return Said(f"{message}; input {batch} failed its test and cannot be transformed",
+                            f"{said_in(message, 'zh')}；原料批次 {batch} 检测不合格，不得用于加工")
         return None
     message = _failed_safety_test(p.history, _proposal_category(p))
+    if not message:
+        return None
     verb = {"ship": "shipped", "packed": "packed", "sell": "sold"}.get(p.type, p.type)
-    return f"{message}; this batch failed its test and cannot be {verb}" if message else None
+    verb_zh = {"ship": "发货", "packed": "包装", "sell": "销售"}.get(p.type) or type_name(p.type, "zh")
+    return Said(f"{message}; this batch failed its test and cannot be {verb}",
+                f"{said_in(message, 'zh')}；本批次检测不合格，不得{verb_zh}")
 
 
-def _check_certificate(p: Proposal) -> str | None:
+def _check_certificate(p: Proposal) -> Said | None:
     if p.at.date() < CERTIFICATE_FROM or p.org_kind != "producer" or _has_text(p.data, "certificate_no"):
         return None
     category = _proposal_category(p)
     if category not in MANDATORY:
         return None
-    return (f"{CERTIFICATE_RULE}: a producer's ship of {category.replace('_', ' ')} carries a 承诺达标合格证 "
-            "per lot (data.certificate_no)")
+    return Said(f"{CERTIFICATE_RULE}: a producer's ship of {category.replace('_', ' ')} carries a 承诺达标合格证 "
+                "per lot (data.certificate_no)",
+                f"{CERTIFICATE_RULE}：生产者发运{_category_zh(category)}，每批须附承诺达标合格证（填写合格证编号）")
 
 
-def _check_mix_certificate(p: Proposal) -> str | None:
+def _check_mix_certificate(p: Proposal) -> Said | None:
     if p.at.date() < CERTIFICATE_FROM or _has_text(p.data, "certificate_no"):
         return None
     mandatory = [b for b, bodies in p.inputs.items() if _batch_category(bodies) in MANDATORY]
     output = _known_category(p.data.get("category")) or category_of(p.data.get("product"))
     if len(mandatory) < 2 or output not in MANDATORY:
         return None
-    return (f"{CERTIFICATE_RULE}: mixing {len(mandatory)} lots ({', '.join(sorted(mandatory))}) issues a new "
-            "承诺达标合格证 for the output (data.certificate_no)")
+    return Said(f"{CERTIFICATE_RULE}: mixing {len(mandatory)} lots ({', '.join(sorted(mandatory))}) issues a new "
+                "承诺达标合格证 for the output (data.certificate_no)",
+                f"{CERTIFICATE_RULE}：混合 {len(mandatory)} 个批次（{'、'.join(sorted(mandatory))}），"
+                "须为产出批次开具新的承诺达标合格证（填写合格证编号）")
 
 
 HARD_RULES = (
@@ -465,7 +585,7 @@ HARD_RULES = (
 # ---- soft rules --------------------------------------------------------------------------------
 
 
-def _warn_se_range(p: Proposal) -> str | None:
+def _warn_se_range(p: Proposal) -> Said | None:
     if analyte_of(p.data) != "selenium":
         return None
     category = _known_category(p.data.get("category")) or _proposal_category(p)
@@ -473,10 +593,11 @@ def _warn_se_range(p: Proposal) -> str | None:
     if row is None:
         return None
     ok, message = compare(row, p.data)
-    return None if ok else f"{message}: a 富硒 claim on this batch is at risk"
+    return None if ok else Said(f"{message}: a 富硒 claim on this batch is at risk",
+                                f"{message.zh}，本批次的富硒声称存在风险")
 
 
-def _warn_milling_yield(p: Proposal) -> str | None:
+def _warn_milling_yield(p: Proposal) -> Said | None:
     if str(p.data.get("process", "")).lower() not in ("milling", "碾米") or \
             (_known_category(p.data.get("category")) or category_of(p.data.get("product"))) != "rice":
         return None
@@ -494,25 +615,34 @@ def _warn_milling_yield(p: Proposal) -> str | None:
     milled = out / total
     if row.holds(milled):
         return None
-    return (f"{row.standard}: milled-rice yield {milled.quantize(_D('0.001'))} ({out.normalize():f} of "
-            f"{total.normalize():f} kg) outside {row.limit}–{row.high}")
+    kg, shown = unit_name("kg", "zh"), milled.quantize(_D("0.001"))
+    return Said(f"{row.standard}: milled-rice yield {shown} ({out.normalize():f} of "
+                f"{total.normalize():f} kg) outside {row.limit}–{row.high}",
+                f"{row.standard.replace('farmtrace rule', 'farmtrace 规则')}：出米率 {shown}"
+                f"（投入 {total.normalize():f} {kg}，产出 {out.normalize():f} {kg}），"
+                f"不在 {row.limit}–{row.high} 范围内")
 
 
-def _warn_storage_moisture(p: Proposal) -> str | None:
+def _warn_storage_moisture(p: Proposal) -> Said | None:
     moisture = decimal(p.data.get("moisture"))
     row = threshold_for(THRESHOLDS, "produce.moisture", p.at.date(), category=_proposal_category(p))
     if moisture is None or row is None or row.holds(moisture):
         return None
-    return f"{row.standard}: moisture {moisture}% > {row.limit}% for safe storage of {row.category}"
+    return Said(f"{row.standard}: moisture {moisture}% > {row.limit}% for safe storage of {row.category}",
+                f"{row.standard}：水分 {moisture}% > {row.limit}%，超出{_category_zh(row.category)}安全贮存的水分上限")
 
 
-def _warn_soil_se(p: Proposal) -> str | None:
+def _warn_soil_se(p: Proposal) -> Said | None:
     soil = decimal(p.data.get("soil_se"))
     row = threshold_for(THRESHOLDS, "produce.soil_se", p.at.date(), category=str(p.data.get("land_use")))
     if soil is None or row is None or row.holds(soil):
         return None
-    return (f"{row.standard} (research, not a standard): soil selenium {soil} mg/kg < {row.limit} mg/kg for "
-            f"{row.category} land; 富硒 claims from this plot rest on crop tests alone")
+    unit = unit_name(row.unit, "zh")
+    land = LAND_USES[row.category][0] if row.category in LAND_USES else row.category
+    return Said(f"{row.standard} (research, not a standard): soil selenium {soil} mg/kg < {row.limit} mg/kg for "
+                f"{row.category} land; 富硒 claims from this plot rest on crop tests alone",
+                f"{row.standard}（中国地质科学院研究建议，并非标准）：{land}土壤硒 {soil} {unit} < {row.limit} {unit}；"
+                "本地块产品的富硒声称只能依据作物检测")
 
 
 SOFT_RULES = (
