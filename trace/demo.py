@@ -107,7 +107,7 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
     w.add(farm, "plot_registered", plot, {"plot_id": f"CC-{n}", "county": "511922", "area": area, "area_unit": "mu",
                                           "soil_se": f"0.{rng.randint(40, 70)}", "land_use": "paddy"})
     applied = w.at(days=120)
-    w.add(farm, "input_applied", plot, {"product_name": "有机肥", "active_ingredient": "organic matter", "dose": "200",
+    w.add(farm, "input_applied", plot, {"product_name": "有机肥", "active_ingredient": "有机质", "dose": "200",
                                         "dose_unit": "KGM", "date": applied[:10], "phi_days": "0"})
     paddies = []
     for k in range(2):  # two harvests of the plot, milled together: a merge in the lineage

@@ -10,7 +10,8 @@ class FarmtraceError(Exception):
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
-        self.message, self.field = message, field
+        self.message, self.field = str.__str__(message), field
+        self.message_zh: str | None = getattr(message, "zh", None)  # a rule's Chinese (farmtrace.rules.declare.Said)
 
 
 class InvalidEventError(FarmtraceError):

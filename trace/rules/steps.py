@@ -202,4 +202,18 @@ VALUE_NAMES.update({  # analytes as labs write them (the rules' aliases); shown 
     "tea_leaves": ("茶鲜叶", "fresh tea leaves"), "pork": ("猪肉", "pork"), "pig": ("生猪", "live pigs"),
     "fungi": ("食用菌", "edible fungi"), "vegetables": ("蔬菜", "vegetables"), "fruit": ("水果", "fruit"),
     "cereals": ("谷物", "cereals"), "distillation": ("蒸馏", "distillation"), "bottling": ("灌装", "bottling"),
+    "faecal_streptococci": ("粪链球菌", "faecal streptococci"),
+    "clostridium_perfringens": ("产气荚膜梭菌", "Clostridium perfringens"),
+    "sulphite_reducing_clostridia": ("亚硫酸盐还原厌氧菌", "sulphite-reducing clostridia"),
+    "escherichia_coli": ("大肠埃希氏菌", "E. coli"), "total_coliforms": ("大肠菌群", "coliforms"),
+})
+VALUE_NAMES.update({  # lab verdicts and the kinds of certificate a record may carry
+    "pass": ("合格", "pass"), "fail": ("不合格", "fail"), "info": ("仅供参考", "for information"),
+    "warning": ("提醒", "warning"), "none": ("无判定", "no verdict"),
+    "certificate_no": ("承诺达标合格证", "Commitment certificate"),
+    "quarantine_certificate": ("动物检疫合格证明", "Quarantine certificate"),
+    "quality_certificate": ("肉品品质检验合格证", "Meat quality certificate"),
+    "organic": ("有机产品认证", "Organic"), "green_food": ("绿色食品", "Green food"),
+    "geographic_indication": ("地理标志", "Geographical indication"),
+    "selenium_report": ("富硒检测报告", "Selenium-rich test report"),
 })

@@ -70,6 +70,7 @@ class LabResult:
     lab: str
     verdict: str  # pass | fail | none (no rule for this analyte)
     message: str  # the rule's words: limit and standard
+    message_zh: str | None = None  # the same in Chinese (None for findings older than migration 0009)
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def _state_key(heads: list[str], recall_hash: str | None, today: date) -> str:
 
 _CHAINS = text("SELECT seq, hash, type, at, org_id, key_id, canonical, signature, batch_id FROM events "
                "WHERE batch_id IN :ids ORDER BY seq").bindparams(bindparam("ids", expanding=True))
-_FINDINGS = text("SELECT event_hash, rule, severity, message FROM findings WHERE batch_id IN :ids "
+_FINDINGS = text("SELECT event_hash, rule, severity, message, message_zh FROM findings WHERE batch_id IN :ids "
                  "ORDER BY id").bindparams(bindparam("ids", expanding=True))
 
 
@@ -269,7 +270,7 @@ def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) ->
         findings: dict[str, list[dict[str, str]]] = {}
         for f in uow.connection.execute(_FINDINGS, {"ids": lineage}):
             findings.setdefault(str(f.event_hash), []).append({"rule": f.rule, "severity": f.severity,
-                                                               "message": f.message})
+                                                               "message": f.message, "message_zh": f.message_zh})
         steps: list[Step] = []
         recall_hash = uow.recall_of(batch_id)
         heads = []
@@ -318,10 +319,11 @@ def _lab_results(steps: list[Step], orgs: dict[str, Org]) -> list[LabResult]:
         if s.type != "test":
             continue
         verdicts = [f for f in s.findings if f["rule"] == "verdict" or f["severity"] in ("pass", "fail")]
-        verdict = verdicts[0] if verdicts else {"severity": "none", "message": ""}
-        out.append(LabResult(s.at, s.batch, s.product, str(s.data.get("analyte", "")), str(s.data.get("value", "")),
+        verdict = verdicts[0] if verdicts else {"severity": "none", "message": "", "message_zh": None}
+        out.append(LabResult(s.at, s.batch, s.product, str(s.data.get("analyte", "")),
+                             "" if s.data.get("value") is None else str(s.data["value"]),
                              str(s.data.get("unit", "")), str(s.data.get("report_no", "")), s.org_name,
-                             verdict["severity"], verdict["message"]))
+                             verdict["severity"], verdict["message"], verdict.get("message_zh")))
     return out
 
 

@@ -181,7 +181,8 @@ class AppendTx:
     def add_findings(self, event_hash: str, batch_id: str | None, findings: Sequence[tuple[str, str, str]]) -> None:
         for rule, severity, message in findings:
             self._findings.append({"event_hash": event_hash, "batch_id": batch_id, "rule": rule,
-                                   "severity": severity, "message": message})
+                                   "severity": severity, "message": str.__str__(message),
+                                   "message_zh": getattr(message, "zh", None)})
 
     def keep_personal(self, ref: str, salt: str, data: str, org: str) -> None:
         self._personal.append({"ref": ref, "salt": salt, "data": data, "org_id": org})

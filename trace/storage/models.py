@@ -177,6 +177,8 @@ class Finding(SQLModel, table=True):
     rule: str = Field(max_length=64)
     severity: str = Field(max_length=8, description="warning | pass | fail | info")
     message: str = Field(sa_column=Column(Text, nullable=False))
+    message_zh: str | None = Field(default=None, sa_column=Column(Text, nullable=True),
+                                   description="the message in Chinese (NULL before migration 0009)")
 
 
 class PersonalData(SQLModel, table=True):

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from farmtrace.config import load_settings
 from farmtrace.services.accounts import SESSION_LIFETIME
 
-from farmtrace.web.labels import field_label, step_label
+from farmtrace.web.words import template_words
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ("zh_CN", "en")
@@ -64,7 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
         lang = "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
-        return {"lang": lang, "step_label": lambda n: step_label(n, lang), "field_label": lambda n: field_label(n, lang)}
+        return {"lang": lang, **template_words(lang)}
 
     from farmtrace.web import account, api, errors, public
     csrf = CSRFProtect(app)
