@@ -384,3 +384,23 @@ def test_an_integer_too_large_for_rfc8785_is_refused_naming_its_field_and_writes
     largest = client.post("/api/v1/events", data=CARRIERS["a custodial draft"][1].replace("{n}", str(2**53 - 1)),
                           headers=bearer("rice"), content_type="application/json")
     assert largest.status_code == 201 and f'"n":{2**53 - 1}' in largest.get_json()["canonical"]
+
+
+def test_the_openapi_document_describes_each_event_types_data_from_its_declaration(client) -> None:
+    """One declaration per type feeds validation and the schema: each example fits both."""
+    import jsonschema
+
+    import farmtrace.rules  # noqa: F401
+    from farmtrace.ledger.events import EVENT_TYPES
+    from farmtrace.rules.declare import DECLARATIONS
+
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for name, decl in DECLARATIONS.items():
+        schema = schemas[f"EventData.{name}"]
+        assert schema["title"] == decl.zh and schema["description"] == decl.en
+        assert set(schema["required"]) == {k.name for k in decl.kdes if k.required}
+        for kde in decl.kdes:
+            assert schema["properties"][kde.name]["title"] == kde.zh
+        if decl.example is not None:
+            jsonschema.validate(decl.example, schema)
+            EVENT_TYPES[name].validate(decl.example)

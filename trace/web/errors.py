@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from flask import Flask, render_template, request
+from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, RequestURITooLarge
 from werkzeug.wrappers import Response
 
@@ -150,7 +151,9 @@ def register(app: Flask) -> None:
         status = next(STATUS[c] for c in type(err).__mro__ if c in STATUS)
         if wants_json():
             return error_body(err.code, err.message, err.field), status, _headers(err)
-        return render_template("error.html", status=status, message=err.message), status, _headers(err)
+        chinese = not str(get_locale() or "zh").startswith("en")
+        message = err.message_zh if chinese and err.message_zh else err.message  # a rule's own Chinese, if it has one
+        return render_template("error.html", status=status, message=message), status, _headers(err)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:

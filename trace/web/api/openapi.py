@@ -11,6 +11,8 @@ import re
 from typing import Any
 
 from flask import Flask
+
+from farmtrace.rules.declare import DECLARATIONS, json_schema
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
@@ -79,6 +81,7 @@ def document(app: Flask) -> dict[str, Any]:
             components[model.__name__] = TypeAdapter(model).json_schema(mode="validation", ref_template=REF)
             for name, sub in components[model.__name__].pop("$defs", {}).items():
                 components.setdefault(name, sub)
+    components.update(_event_data_schemas())
     paths: dict[str, Any] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(("/api/v1/", "/log/")):
@@ -135,3 +138,17 @@ def _operation(endpoint: str, arguments: Any, note: dict[str, Any]) -> dict[str,
     if note["auth"]:
         operation["security"] = [{"bearer": []}]
     return operation
+
+
+def _event_data_schemas() -> dict[str, Any]:
+    """`data` of each event type, from its declaration (farmtrace.rules.declare): KDEs with their
+    Chinese title, English description, kind and unit; one schema per type, `EventData.<type>`."""
+    out: dict[str, Any] = {}
+    for name, decl in sorted(DECLARATIONS.items()):
+        schema = json_schema(decl)
+        schema["x-farmtrace-family"] = decl.family or "all"
+        schema["x-farmtrace-genesis"] = decl.genesis
+        if decl.example is not None:
+            schema["examples"] = [decl.example]
+        out[f"EventData.{name}"] = schema
+    return out

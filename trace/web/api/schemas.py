@@ -32,7 +32,8 @@ class EventDraft(Strict):
     model_config = ConfigDict(extra="forbid", strict=True, title="EventDraft")
     type: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     batch: Ident | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict, description="the type's key data elements: see the "
+                                 "components named EventData.<type> (labels, kinds, units, required)")
     id: Annotated[str, StringConstraints(min_length=1, max_length=36)] | None = Field(
         default=None, description="a UUID chosen by the submitter; resubmitting it is idempotent")
     at: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = Field(
