@@ -122,35 +122,49 @@ def validate_new_batch(data: Mapping[str, Any]) -> None:
 INPUT_ITEM = (Kde("batch", "batch", "批次", "Batch"), Kde("event", "hash", "投入记录", "Consume record"),
               *quantity("用量", "Quantity used"))
 
+EXAMPLE_HASH = "a" * 64  # stands for an event hash in the examples
+
 # ---- the declarations ---------------------------------------------------------------------------------
 
-CREATE = declare(Declaration("create", "批次建立", "Batch created", NEW_BATCH + (PLACE,), genesis=True, open=True))
+CREATE = declare(Declaration("create", "批次建立", "Batch created", NEW_BATCH + (PLACE,), genesis=True, open=True,
+                             example={"product": "南江富硒大米", "lot": "NJ-2026-01", "family": "produce",
+                                      "quantity": "1200", "unit": "KGM", "place": "南江县 长赤镇"}))
 OBSERVE = declare(Declaration("observe", "记录", "Recorded", (
-    Kde("step", "text", "工序", "Step", max_len=64), PLACE), open=True))
+    Kde("step", "text", "工序", "Step", max_len=64), PLACE), open=True,
+    example={"step": "weighed", "place": "南江县 长赤镇"}))
 CORRECT = declare(Declaration("correct", "更正", "Correction", (
     Kde("amends", "hash", "更正的记录", "Amends", check=_hash),
-    Kde("reason", "text", "原因", "Reason", max_len=500))))
+    Kde("reason", "text", "原因", "Reason", max_len=500)),
+    example={"amends": EXAMPLE_HASH, "reason": "重量笔误，应为 1200 千克"}))
 SHIP = declare(Declaration("ship", "发货", "Shipped", (
     Kde("to", "org", "收货方", "To", check=_org), *quantity(),
     Kde("doc", "text", "单据号", "Document", required=False, max_len=100),
-    Kde("certificate_no", "text", "合格证编号", "Certificate no.", required=False, check=_free)), open=True))
+    Kde("certificate_no", "text", "合格证编号", "Certificate no.", required=False, check=_free)), open=True,
+    example={"to": "enyang-mill", "quantity": "1200", "unit": "KGM", "doc": "DN-2026-0042"}))
 RECEIVE = declare(Declaration("receive", "收货", "Received", (
     Kde("ship", "hash", "发货记录", "Shipment", check=_hash), *quantity(),
     Kde("loss", "decimal", "途耗", "Loss in transit", required=False, unit_kde="unit")),
-    by_non_holder=True, open=True))
+    by_non_holder=True, open=True,
+    example={"ship": EXAMPLE_HASH, "quantity": "1195", "unit": "KGM", "loss": "5"}))
 CANCEL = declare(Declaration("cancel", "取消发货", "Shipment cancelled", (
     Kde("ship", "hash", "发货记录", "Shipment", check=_hash),
-    Kde("reason", "text", "原因", "Reason", max_len=500))))
+    Kde("reason", "text", "原因", "Reason", max_len=500)),
+    example={"ship": EXAMPLE_HASH, "reason": "车辆故障，改日再运"}))
 TRANSFORM = declare(Declaration("transform", "加工", "Processed from inputs", (
     *NEW_BATCH, Kde("inputs", "items", "原料", "Inputs", check=_inputs, items=INPUT_ITEM),
     Kde("process", "text", "工艺", "Process", max_len=64), PLACE,
     Kde("certificate_no", "text", "合格证编号", "Certificate no.", required=False, check=_free)),
-    genesis=True, open=True))
+    genesis=True, open=True,
+    example={"product": "南江富硒大米", "lot": "NJR-2026-01", "family": "produce", "quantity": "780", "unit": "KGM",
+             "inputs": [{"batch": "paddy-nj-01", "event": EXAMPLE_HASH, "quantity": "1200", "unit": "KGM"}],
+             "process": "milling"}))
 CONSUME = declare(Declaration("consume", "投入加工", "Used in processing", (
-    *quantity(), Kde("into", "list", "加工成", "Made into", check=_into))))
+    *quantity(), Kde("into", "list", "加工成", "Made into", check=_into)),
+    example={"quantity": "1200", "unit": "KGM", "into": ["rice-nj-01"]}))
 SAMPLE = declare(Declaration("sample", "抽样", "Sampled", (
     Kde("lab", "org", "检测机构", "Lab", check=_org),
-    Kde("sample_id", "text", "样品编号", "Sample id", max_len=64)), open=True))
+    Kde("sample_id", "text", "样品编号", "Sample id", max_len=64)), open=True,
+    example={"lab": "bazhong-lab", "sample_id": "S-2026-0815"}))
 TEST = declare(Declaration("test", "检测", "Lab test", (
     Kde("sample", "hash", "样品记录", "Sample", check=_hash),
     Kde("analyte", "text", "检测项目", "Analyte", max_len=64),
@@ -160,20 +174,29 @@ TEST = declare(Declaration("test", "检测", "Lab test", (
         help_zh="未检出时留空并填写检出限", help_en="leave empty when not detected and give the LOD"),
     Kde("lod", "decimal", "检出限", "LOD", required=False, check=_free, unit_kde="unit"),
     Kde("report_no", "text", "报告编号", "Report no.", max_len=64),
-    Kde("category", "text", "食品类别", "Food category", required=False, check=_free)), by_non_holder=True, open=True))
-SELL = declare(Declaration("sell", "销售", "Sold", quantity(), open=True))
+    Kde("category", "text", "食品类别", "Food category", required=False, check=_free)),
+    by_non_holder=True, open=True,
+    example={"sample": EXAMPLE_HASH, "analyte": "selenium", "method": "GB 5009.93-2017", "unit": "mg/kg",
+             "value": "0.22", "report_no": "BZ-2026-0815", "category": "rice"}))
+SELL = declare(Declaration("sell", "销售", "Sold", quantity(), open=True,
+    example={"quantity": "24", "unit": "KGM"}))
 RECALL = declare(Declaration("recall", "召回", "Recalled", (
     Kde("reason", "text", "原因", "Reason", max_len=500),
-    Kde("also", "list", "一并召回的批次", "Also recalled", required=False, check=_also)), by_non_holder=True))
-STORED = declare(Declaration("stored", "贮存", "Stored", (PLACE,), open=True))
+    Kde("also", "list", "一并召回的批次", "Also recalled", required=False, check=_also)), by_non_holder=True,
+    example={"reason": "镉超标，召回同批次产品", "also": ["rice-nj-01"]}))
+STORED = declare(Declaration("stored", "贮存", "Stored", (PLACE,), open=True,
+    example={"place": "恩阳区 粮库 2 号仓"}))
 PACKED = declare(Declaration("packed", "包装", "Packed", (
     Kde("gtin", "text", "商品条码", "GTIN", required=False, check=_free),
     Kde("lot", "text", "批号", "Lot", required=False, check=_free),
     Kde("units", "count", "件数", "Units", required=False, check=_free),
-    Kde("net_content", "text", "净含量", "Net content", required=False, check=_free), PLACE), open=True))
-INSPECTED = declare(Declaration("inspected", "检验", "Inspected", (PLACE,), open=True))
+    Kde("net_content", "text", "净含量", "Net content", required=False, check=_free), PLACE), open=True,
+    example={"gtin": "09521001005012", "lot": "NJR-2026-01", "units": "300", "net_content": "2.5 kg"}))
+INSPECTED = declare(Declaration("inspected", "检验", "Inspected", (PLACE,), open=True,
+    example={"place": "巴州区 屠宰车间"}))
 TEMPERATURE_LOGGED = declare(Declaration("temperature_logged", "温度记录", "Temperature logged", (
-    Kde("temperature", "decimal", "温度", "Temperature", required=False, check=_free, unit="CEL"), PLACE), open=True))
+    Kde("temperature", "decimal", "温度", "Temperature", required=False, check=_free, unit="CEL"), PLACE), open=True,
+    example={"temperature": "3.5", "place": "冷库 1 号"}))
 
 STEP_NAMES.update({  # step words an `observe` may carry
     "planted": ("播种", "Planted"), "processed": ("加工", "Processed"), "milling": ("碾米", "Milling"),

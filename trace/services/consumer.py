@@ -55,7 +55,7 @@ class Step:
     hash: str
     ok: bool
     reason: str | None
-    findings: list[dict[str, str]] = field(default_factory=list)
+    findings: list[dict[str, str | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,7 @@ def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) ->
             chains.setdefault(str(event.batch_id), []).append(event)
         used = {e.key_id for chain in chains.values() for e in chain} | {e.org_id for c in chains.values() for e in c}
         orgs, keys = _registry(ledger).read(uow, used)
-        findings: dict[str, list[dict[str, str]]] = {}
+        findings: dict[str, list[dict[str, str | None]]] = {}
         for f in uow.connection.execute(_FINDINGS, {"ids": lineage}):
             findings.setdefault(str(f.event_hash), []).append({"rule": f.rule, "severity": f.severity,
                                                                "message": f.message, "message_zh": f.message_zh})
@@ -319,11 +319,12 @@ def _lab_results(steps: list[Step], orgs: dict[str, Org]) -> list[LabResult]:
         if s.type != "test":
             continue
         verdicts = [f for f in s.findings if f["rule"] == "verdict" or f["severity"] in ("pass", "fail")]
-        verdict = verdicts[0] if verdicts else {"severity": "none", "message": "", "message_zh": None}
+        verdict: dict[str, str | None] = verdicts[0] if verdicts else {"severity": "none", "message": "",
+                                                                        "message_zh": None}
         out.append(LabResult(s.at, s.batch, s.product, str(s.data.get("analyte", "")),
                              "" if s.data.get("value") is None else str(s.data["value"]),
                              str(s.data.get("unit", "")), str(s.data.get("report_no", "")), s.org_name,
-                             verdict["severity"], verdict["message"], verdict.get("message_zh")))
+                             str(verdict["severity"]), str(verdict["message"] or ""), verdict.get("message_zh")))
     return out
 
 
