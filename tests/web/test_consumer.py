@@ -33,7 +33,7 @@ def test_a_digital_link_shows_the_lot_its_journey_lab_results_and_certificates(c
     assert "服务器已核验每一步" in page  # the server's own verdict, shown without JavaScript
     assert "地理标志" in page and "GI-2023-平昌白酒" in page and "已过期" not in page
     assert "检测结果" in page and "GB 2757-2012" in page
-    assert page.index("窖池发酵") < page.index("赋码") < page.index("发货")  # the journey runs in time order
+    assert page.index("入窖发酵") < page.index("赋码") < page.index("发货")  # the journey runs in time order
     assert "召回" not in page.split("溯源旅程")[0]
 
 

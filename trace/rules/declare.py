@@ -219,7 +219,10 @@ def type_name(type_: str, lang: str, data: Mapping[str, Any] | None = None) -> s
             words = (DECLARATIONS[step].zh, DECLARATIONS[step].en)
         return pick(words, lang) if words else step
     decl = DECLARATIONS.get(type_)
-    return type_ if decl is None else decl.name(lang)
+    if decl is None:
+        words = STEP_NAMES.get(type_)  # the log's own entry types (key_added, key_revoked)
+        return pick(words, lang) if words else type_
+    return decl.name(lang)
 
 
 # ---- showing an event's data -------------------------------------------------------------------

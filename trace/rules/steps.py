@@ -203,7 +203,8 @@ STEP_NAMES.update({  # step words an `observe` may carry
     "dried": ("干燥", "Dried"), "weighed": ("称重", "Weighed"), "moved": ("转移", "Moved"),
     "certified": ("认证", "Certified"), "lab_result": ("检测结果", "Lab result"),
     "production_run": ("生产批次", "Production run"), "cleaned": ("清洗", "Cleaned"),
-    "sorted": ("分拣", "Sorted"), "labelled": ("贴标", "Labelled"),
+    "sorted": ("分拣", "Sorted"), "labelled": ("贴标", "Labelled"), "blended": ("勾调", "Blended"),
+    "bottled": ("灌装", "Bottled"), "key_added": ("密钥登记", "Key added"), "key_revoked": ("密钥吊销", "Key revoked"),
 })
 VALUE_NAMES.update({"milling": ("碾米", "milling"), "blending": ("勾调", "blending"),
                     "slaughter": ("屠宰", "slaughter"), "cutting": ("分割", "cutting")})
