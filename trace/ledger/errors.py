@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 
+class Said(str):
+    """A message in two languages: the English text (what the API and stored findings have always
+    carried) with its Chinese beside it (`zh`) for Chinese pages. Rules and errors raise with one. The standard's number is written the same
+    in both, e.g. Said("GB 2757-2012: methanol 0.71 g/L > 0.6 g/L", "GB 2757-2012：甲醇 0.71 g/L > 0.6 g/L")."""
+
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> Said:
+        said = super().__new__(cls, en)
+        said.zh = zh
+        return said
+
+    def in_lang(self, lang: str) -> str:
+        return str.__str__(self) if lang == "en" else self.zh
+
+
 class FarmtraceError(Exception):
     """Base of every error the core raises on purpose."""
 
@@ -11,7 +27,7 @@ class FarmtraceError(Exception):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message, self.field = str.__str__(message), field
-        self.message_zh: str | None = getattr(message, "zh", None)  # a rule's Chinese (farmtrace.rules.declare.Said)
+        self.message_zh: str | None = getattr(message, "zh", None)  # the Chinese, when raised with a Said
 
 
 class InvalidEventError(FarmtraceError):

@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from farmtrace.ledger.errors import InvalidEventError
+from farmtrace.ledger.errors import Said as Said  # re-exported: families write their messages with it
 from farmtrace.ledger.events import EventType, register, require_decimal, require_text
 
 Words = tuple[str, str]  # (zh_CN, en)
@@ -364,22 +365,6 @@ def json_schema(decl: Declaration, family: str | None = None) -> dict[str, Any]:
 
 
 # ---- rule messages in both languages ----------------------------------------------------------
-
-class Said(str):
-    """A rule's message: the English text (what the API and stored findings have always carried)
-    with its Chinese beside it (`zh`) for Chinese pages. The standard's number is written the same
-    in both, e.g. Said("GB 2757-2012: methanol 0.71 g/L > 0.6 g/L", "GB 2757-2012：甲醇 0.71 g/L > 0.6 g/L")."""
-
-    zh: str
-
-    def __new__(cls, en: str, zh: str) -> Said:
-        said = super().__new__(cls, en)
-        said.zh = zh
-        return said
-
-    def in_lang(self, lang: str) -> str:
-        return str.__str__(self) if lang == "en" else self.zh
-
 
 def said_in(message: str, lang: str) -> str:
     """A message in `lang`: a Said's Chinese on Chinese pages; a plain text as it is."""
