@@ -193,6 +193,21 @@ def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
     return ok, Said(f"{std}: {shown} {mark} {row.limit} {row.unit}", f"{std}：{shown_zh} {mark} {row.limit} {unit_zh}")
 
 
+def judge_safety(rows: Sequence[Threshold], compare: Callable[[Threshold], tuple[bool | None, Said]]
+                 ) -> tuple[str, Said]:
+    """A lab result against every safety limit of its category: "fail" at the first limit it breaks,
+    "info" where a limit cannot be compared, else "pass" with every limit's words."""
+    messages: list[Said] = []
+    for row in rows:
+        ok, message = compare(row)
+        if ok is None:
+            return "info", message
+        if not ok:
+            return "fail", message
+        messages.append(message)
+    return "pass", Said("; ".join(messages), "；".join(m.zh for m in messages))
+
+
 Body = Mapping[str, Any]
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

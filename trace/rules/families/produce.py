@@ -69,6 +69,7 @@ from farmtrace.ledger.errors import InvalidEventError
 from farmtrace.ledger.events import require_decimal
 from farmtrace.rules.declare import (STEP_NAMES, VALUE_NAMES, Declaration, Kde, Said, Words, declare, extend,
                                      registered, said_in, type_name, unit_name)
+from farmtrace.rules.families import judge_safety
 from farmtrace.rules.families import (Proposal, Rule, Threshold, analyte_zh, body_day, claims_of, compare_result,
                                       decimal, threshold_for, valid_on)
 from farmtrace.rules.steps import NEW_BATCH, PLACE, _free, validate_new_batch
@@ -353,15 +354,7 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
     rows = [r for r in rows if r.category == category]
     safety = [r for r in rows if r.rule_id in _SAFETY_IDS]
     if safety:
-        messages: list[Said] = []
-        for row in safety:
-            ok, message = compare(row, data)
-            if ok is None:
-                return "info", message
-            if not ok:
-                return "fail", message
-            messages.append(message)
-        return "pass", Said("; ".join(messages), "；".join(m.zh for m in messages))
+        return judge_safety(safety, lambda row: compare(row, data))
     claim = next((r for rid in _CLAIM_IDS for r in rows if r.rule_id == rid), None)
     if claim is None:
         return "info", None

@@ -65,6 +65,7 @@ from farmtrace.ledger.errors import InvalidEventError
 from farmtrace.ledger.events import DECIMAL, EventType, require_decimal
 from farmtrace.rules.declare import (VALUE_NAMES, Declaration, Kde, Said, Words, declare, extend, registered,
                                      said_in, unit_name)
+from farmtrace.rules.families import judge_safety
 from farmtrace.rules.families import (Proposal, Rule, Threshold, body_day, claims_of, compare_result, decimal,
                                       threshold_for, valid_on)
 from farmtrace.rules.steps import NEW_BATCH, PLACE, _free
@@ -373,15 +374,7 @@ def judge_test(data: Mapping[str, Any], on: date, category: str | None = None) -
         category = categories[0]
     safety = [r for r in rows if r.category == category and r.rule_id in _SAFETY_IDS]
     if safety:
-        messages: list[Said] = []
-        for row in safety:
-            ok, message = compare(row, data)
-            if ok is None:
-                return "info", message
-            if not ok:
-                return "fail", message
-            messages.append(message)
-        return "pass", Said("; ".join(messages), "；".join(m.zh for m in messages))
+        return judge_safety(safety, lambda row: compare(row, data))
     if category != "mineral_water":
         return "info", None
     qualified = _qualifies(data, on)
