@@ -26,7 +26,7 @@ from farmtrace.services.custody import apply_custody, check_custody, judge
 from farmtrace.services.transaction import Actor, AppendTx, StoredEvent
 from farmtrace.services.event_times import check_event_time, default_at
 from farmtrace.ledger.errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
-                     NotFoundError, SignatureError)
+                     NotFoundError, Said, SignatureError)
 from farmtrace.ledger.events import ENVELOPE, EventBody, event_type, new_event_id, refuse_reserved
 from farmtrace.ledger.signing import unb64, verify_event_signature
 
@@ -36,10 +36,10 @@ MAX_BATCH_APPEND = 500
 def _as_draft(draft: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
     obj = parse_json(draft) if isinstance(draft, (bytes, str)) else dict(draft)
     if not isinstance(obj, dict):
-        raise InvalidEventError("an event must be a JSON object")
+        raise InvalidEventError(Said("an event must be a JSON object", "一条记录必须是一个 JSON 对象"))
     for name in obj:
         if name not in ENVELOPE:
-            raise InvalidEventError(f"unknown field {name!r}", field=name)
+            raise InvalidEventError(Said(f"unknown field {name!r}", f"未知字段 {name!r}"), field=name)
     refuse_reserved(obj.get("type"))
     return obj
 
@@ -59,18 +59,22 @@ def append_custodial(tx: AppendTx, draft: Mapping[str, Any] | bytes | str, *, ac
     """
     obj = _as_draft(draft)
     if "org" in obj and obj["org"] != actor.org:
-        raise CustodyError(f"org must be your own ({actor.org}); got {obj['org']!r}", field="org")
+        raise CustodyError(Said(f"org must be your own ({actor.org}); got {obj['org']!r}",
+                                f"机构只能是本机构（{actor.org}），收到的是 {obj['org']!r}"), field="org")
     if "key" in obj:
-        raise InvalidEventError("key is chosen by the server for custodial signing; omit it", field="key")
+        raise InvalidEventError(Said("key is chosen by the server for custodial signing; omit it",
+                                     "由服务器代签时，签名密钥由服务器选择，请不要填写"), field="key")
     if "id" in obj and isinstance(obj["id"], str):
         stored = tx.stored_by_id(obj["id"])
         if stored is not None:
             if stored.body.org == actor.org and _same_content(stored, obj):
                 return replace(stored, created=False)
-            raise ChainConflictError(f"event id {obj['id']} is already used by a different event", field="id")
+            raise ChainConflictError(Said(f"event id {obj['id']} is already used by a different event",
+                                          f"记录编号 {obj['id']} 已被另一条不同的记录使用"), field="id")
     key = tx.current_key(actor.org)
     if key is None:
-        raise KeyStateError(f"org {actor.org} has no valid signing key", field="key")
+        raise KeyStateError(Said(f"org {actor.org} has no valid signing key", f"机构 {actor.org} 没有有效的签名密钥"),
+                            field="key")
     _protect_personal(tx, obj, actor)
     obj.setdefault("v", 1)
     obj["org"], obj["key"] = actor.org, key.id
@@ -96,19 +100,24 @@ def append_presigned(tx: AppendTx, body_raw: Mapping[str, Any] | bytes | str, si
     body = EventBody.parse(body_raw) if isinstance(body_raw, (bytes, str)) else EventBody.from_obj(dict(body_raw))
     refuse_reserved(body.type)
     if body.org != actor.org:
-        raise CustodyError(f"the body's org {body.org!r} is not your org {actor.org!r}", field="org")
+        raise CustodyError(Said(f"the body's org {body.org!r} is not your org {actor.org!r}",
+                                f"记录中的机构 {body.org!r} 不是本机构 {actor.org!r}"), field="org")
     stored = tx.stored_by_id(body.id)
     if stored is not None:
         if stored.hash == body.hash:
             return replace(stored, created=False)
-        raise ChainConflictError(f"event id {body.id} is already used by a different event", field="id")
+        raise ChainConflictError(Said(f"event id {body.id} is already used by a different event",
+                                      f"记录编号 {body.id} 已被另一条不同的记录使用"), field="id")
     key = tx.uow.key(body.key)
     if key is None or key.org_id != actor.org or key.purpose != "org":
-        raise SignatureError(f"key {body.key} is not a key of org {actor.org}", field="key")
+        raise SignatureError(Said(f"key {body.key} is not a key of org {actor.org}",
+                                  f"密钥 {body.key} 不是机构 {actor.org} 的密钥"), field="key")
     if key.ended_seq is not None:
-        raise SignatureError(f"key {body.key} is no longer valid ({key.end_reason})", field="key")
+        raise SignatureError(Said(f"key {body.key} is no longer valid ({key.end_reason})",
+                                  f"密钥 {body.key} 已失效（{key.end_reason}）"), field="key")
     if not isinstance(signature, str) or not verify_event_signature(unb64(key.public_key), body.hash, signature):
-        raise SignatureError("the signature does not verify for this body and key", field="signature")
+        raise SignatureError(Said("the signature does not verify for this body and key",
+                                  "签名验证未通过：签名与这条记录和密钥不符"), field="signature")
     batch = _locked_batch(tx, body.as_obj(), actor)
     _check_chain(tx, body, batch)
     findings = _admit(tx, body, batch, actor)
@@ -129,8 +138,8 @@ def _protect_personal(tx: AppendTx, obj: dict[str, Any], actor: Actor) -> None:
         return
     if not isinstance(personal, dict) or not personal or not all(
             isinstance(k, str) and isinstance(v, str) and len(v) <= 200 for k, v in personal.items()):
-        raise InvalidEventError("data.personal must be an object of short texts (name, phone, id_number)",
-                                field="data.personal")
+        raise InvalidEventError(Said("data.personal must be an object of short texts (name, phone, id_number)",
+                                     "个人信息须是几项简短的文字（姓名、电话、身份证号）"), field="data.personal")
     salt = secrets.token_hex(16)
     clear = canonicalize(personal)
     ref = hashlib.sha256(bytes.fromhex(salt) + clear).hexdigest()
@@ -157,19 +166,20 @@ def _commit_event(tx: AppendTx, body: EventBody, signature: str, batch: BatchRow
 def _locked_batch(tx: AppendTx, obj: Mapping[str, Any], actor: Actor) -> BatchRow | None:
     kind = event_type(obj.get("type"))
     if kind is None:
-        raise InvalidEventError(f"unknown event type {obj.get('type')!r}", field="type")
+        raise InvalidEventError(Said(f"unknown event type {obj.get('type')!r}", f"未知的记录类型 {obj.get('type')!r}"),
+                                field="type")
     if kind.batchless:
         return None
     batch_id = obj.get("batch")
     if not isinstance(batch_id, str):
-        raise InvalidEventError("batch is required", field="batch")
+        raise InvalidEventError(Said("batch is required", "必须填写批次"), field="batch")
     batch = tx.batch(batch_id)
     if kind.genesis:
         if batch is not None:
-            raise ChainConflictError(f"batch {batch_id} already exists", field="batch")
+            raise ChainConflictError(Said(f"batch {batch_id} already exists", f"批次 {batch_id} 已存在"), field="batch")
         return None
     if batch is None:
-        raise NotFoundError(f"no batch {batch_id}", field="batch")
+        raise NotFoundError(Said(f"no batch {batch_id}", f"批次 {batch_id} 不存在"), field="batch")
     return batch
 
 
@@ -177,15 +187,18 @@ def _check_chain(tx: AppendTx, body: EventBody, batch: BatchRow | None) -> None:
     if body.kind.genesis:
         lot = str(body.data["lot"])
         if tx.lot_taken(body.org, str(body.data["product"]), lot):
-            raise ChainConflictError(f"lot {lot} of this product already exists for {body.org}", field="data.lot")
+            raise ChainConflictError(Said(f"lot {lot} of this product already exists for {body.org}",
+                                          f"{body.org} 的这个产品已有批号 {lot}"), field="data.lot")
         return
     if batch is None:
         return
     if body.prev != batch.head:
-        raise ChainConflictError(f"prev {body.prev} is not the chain head of batch {batch.id} ({batch.head})",
+        raise ChainConflictError(Said(f"prev {body.prev} is not the chain head of batch {batch.id} ({batch.head})",
+                                      f"所接续的记录 {body.prev} 不是批次 {batch.id} 的最新一条记录（{batch.head}）"),
                                  field="prev")
     if body.type == "correct" and tx.batch_of_event(str(body.data["amends"])) != batch.id:
-        raise InvalidEventError("data.amends must name an earlier event of the same batch", field="data.amends")
+        raise InvalidEventError(Said("data.amends must name an earlier event of the same batch",
+                                     "更正须指明同一批次中较早的一条记录"), field="data.amends")
 
 
 DRIVER_INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
@@ -199,9 +212,10 @@ def translate_db_error(err: Exception) -> FarmtraceError:
     (sqlite3's or psycopg's) arrives unwrapped as well as SQLAlchemy's.
     """
     if isinstance(err, (IntegrityError, *DRIVER_INTEGRITY_ERRORS)):
-        return ChainConflictError("another append won the race for this batch or event id; read the new head and retry")
+        return ChainConflictError(Said("another append won the race for this batch or event id; read the new head and "
+                                       "retry", "另一条记录先写入了这个批次或记录编号：请读取最新记录后重试"))
     if isinstance(err, OperationalError) and "locked" in str(err).lower():
-        return ChainConflictError("the ledger is busy; retry")
+        return ChainConflictError(Said("the ledger is busy; retry", "账本正忙，请重试"))
     return FarmtraceError(str(err))
 
 
@@ -218,17 +232,19 @@ def append_many(tx: AppendTx, drafts: Sequence[Mapping[str, Any]], *, actor: Act
     holds its own key sends them when it syncs.
     """
     if len(drafts) > MAX_BATCH_APPEND:
-        raise InvalidEventError(f"at most {MAX_BATCH_APPEND} events per batch append, got {len(drafts)}",
-                                field="items")
+        raise InvalidEventError(Said(f"at most {MAX_BATCH_APPEND} events per batch append, got {len(drafts)}",
+                                     f"一次批量提交最多 {MAX_BATCH_APPEND} 条记录，收到 {len(drafts)} 条"), field="items")
     stored = []
     for i, draft in enumerate(drafts):
         try:
             if is_signed_submission(draft):
                 if set(draft) != {"body", "signature"}:
-                    raise InvalidEventError("a pre-signed item has exactly two fields: body and signature",
+                    raise InvalidEventError(Said("a pre-signed item has exactly two fields: body and signature",
+                                                 "已签名的条目只能有两项：记录正文 (body) 和签名 (signature)"),
                                             field="signature" if "signature" not in draft else "body")
                 if not isinstance(draft["body"], Mapping) or not isinstance(draft["signature"], str):
-                    raise InvalidEventError("body must be a JSON object and signature a base64 string",
+                    raise InvalidEventError(Said("body must be a JSON object and signature a base64 string",
+                                                 "记录正文 (body) 须是 JSON 对象，签名 (signature) 须是 base64 字符串"),
                                             field="body" if not isinstance(draft["body"], Mapping) else "signature")
                 stored.append(append_presigned(tx, draft["body"], draft["signature"], actor=actor))
             else:
@@ -236,5 +252,7 @@ def append_many(tx: AppendTx, drafts: Sequence[Mapping[str, Any]], *, actor: Act
         except FarmtraceError as err:  # name the item, so the client knows which one to fix
             err.field = f"items[{i}]" + (f".{err.field}" if err.field else "")
             err.message = f"item {i}: {err.message}"
+            if err.message_zh:
+                err.message_zh = f"第 {i} 条：{err.message_zh}"
             raise
     return stored

@@ -28,9 +28,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from farmtrace.ledger.errors import CustodyError, InvalidEventError, NotFoundError, RuleViolationError
+from farmtrace.ledger.errors import CustodyError, InvalidEventError, NotFoundError, RuleViolationError, Said
 from farmtrace.ledger.events import EventBody
 from farmtrace.services.transaction import Actor, AppendTx
+from farmtrace.rules.declare import type_name, unit_name
+from farmtrace.rules.steps import FAMILIES
 from farmtrace.rules.families import BatchState, Proposal, family_or_none
 from farmtrace.rules.gs1 import gtin14, is_gtin8, under_prefix
 
@@ -39,6 +41,11 @@ if TYPE_CHECKING:
 
 
 IN_TRANSIT_ONLY = ("receive", "cancel", "recall")
+TAKING_ZH = {"ship": "发货", "sell": "销售", "consume": "投料"}  # the events that take from what is held, in Chinese
+
+
+def _family_zh(family: str | None) -> str:
+    return FAMILIES[family][0] if family in FAMILIES else str(family)
 
 
 def _qty(value: Any) -> Decimal:
@@ -51,41 +58,53 @@ def check_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: 
     if kind.family is not None:
         family = str(body.data.get("family")) if kind.genesis else (batch.family if batch else None)
         if family != kind.family:
-            raise InvalidEventError(f"{body.type} is a step of the {kind.family} family, not {family}", field="type")
+            raise InvalidEventError(Said(f"{body.type} is a step of the {kind.family} family, not {family}",
+                                         f"{type_name(body.type, 'zh_CN')}是{_family_zh(kind.family)}的步骤，不能用于"
+                                         f"{_family_zh(family)}"), field="type")
     if batch is None:
         return
     if batch.status == "in_transit" and body.type not in IN_TRANSIT_ONLY:
-        raise CustodyError(f"batch {batch.id} is in transit to {batch.transit_to}; only its receive (or the "
-                           "sender's cancel) may follow", field="batch")
+        raise CustodyError(Said(f"batch {batch.id} is in transit to {batch.transit_to}; only its receive (or the "
+                                "sender's cancel) may follow",
+                                f"批次 {batch.id} 正在发往 {batch.transit_to}（在途）：只能由收货方收货，或由发货方取消发货"),
+                           field="batch")
     if body.type == "cancel" and (batch.status != "in_transit" or data_ship(body) != batch.head):
-        raise InvalidEventError("cancel names the ship event of a batch still in transit", field="data.ship")
+        raise InvalidEventError(Said("cancel names the ship event of a batch still in transit",
+                                     "取消发货须指明本批次仍在途的那条发货记录"), field="data.ship")
     data = body.data
     if body.type == "receive":
         _check_receive(tx, body, batch, actor)
     elif body.type == "test":
         sample = tx.body_of(str(data["sample"]))
         if sample is None or sample.get("type") != "sample" or sample.get("batch") != batch.id:
-            raise InvalidEventError("data.sample must name a sample event of this batch", field="data.sample")
+            raise InvalidEventError(Said("data.sample must name a sample event of this batch",
+                                         "检测结果须指明本批次的一条抽样记录"), field="data.sample")
         if sample["data"].get("lab") != actor.org:
-            raise CustodyError(f"the sample was sent to {sample['data'].get('lab')}, not {actor.org}", field="org")
+            raise CustodyError(Said(f"the sample was sent to {sample['data'].get('lab')}, not {actor.org}",
+                                    f"该样品送检给 {sample['data'].get('lab')}，不是 {actor.org}"), field="org")
         problem = lab_problem(tx, actor.org, batch, sender=str(sample.get("org")))
         if problem is not None:
             raise CustodyError(f"{actor.org}: {problem}", field="org")
     elif body.type == "recall":
         if tx.org_kind(actor.org) != "regulator":
-            raise CustodyError("only a regulator may recall", field="org")
+            raise CustodyError(Said("only a regulator may recall", "只有监管部门可以发起召回"), field="org")
         for other in data.get("also", []):
             if tx.batch(str(other)) is None:
-                raise NotFoundError(f"data.also names no batch {other}", field="data.also")
+                raise NotFoundError(Said(f"data.also names no batch {other}", f"要一并召回的批次 {other} 不存在"),
+                                    field="data.also")
     elif batch.org_id != actor.org:
-        raise CustodyError(f"batch {batch.id} is held by {batch.org_id}, not {actor.org}", field="batch")
+        raise CustodyError(Said(f"batch {batch.id} is held by {batch.org_id}, not {actor.org}",
+                                f"批次 {batch.id} 的持有方是 {batch.org_id}，不是 {actor.org}"), field="batch")
     if batch.status in ("consumed", "sold") and body.type in ("ship", "sell", "consume"):
-        raise CustodyError(f"batch {batch.id} has nothing left to {body.type}", field="batch")
+        raise CustodyError(Said(f"batch {batch.id} has nothing left to {body.type}",
+                                f"批次 {batch.id} 已没有剩余数量可{TAKING_ZH[body.type]}"), field="batch")
     if body.type in ("ship", "sell"):
         recall = tx.recall_of(batch.id)
         if recall is not None:
-            raise CustodyError(f"batch {batch.id} is recalled (recall {recall[:16]}…) and cannot be "
-                               f"{'shipped' if body.type == 'ship' else 'sold'}", field="batch")
+            raise CustodyError(Said(f"batch {batch.id} is recalled (recall {recall[:16]}…) and cannot be "
+                                    f"{'shipped' if body.type == 'ship' else 'sold'}",
+                                    f"批次 {batch.id} 已被召回（召回记录 {recall[:16]}…），不能"
+                                    f"{'发货' if body.type == 'ship' else '销售'}"), field="batch")
     if body.type in ("ship", "sell", "consume"):
         _check_quantity(body, batch, whole=body.type == "ship")
     if body.type == "sample":
@@ -96,9 +115,9 @@ def check_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: 
         _check_packed(tx, body, batch, actor)
     if body.type == "ship":
         if data["to"] == actor.org:
-            raise InvalidEventError("a batch is shipped to another org", field="data.to")
+            raise InvalidEventError(Said("a batch is shipped to another org", "批次只能发货给其他机构"), field="data.to")
         if tx.org_kind(str(data["to"])) is None:
-            raise NotFoundError(f"no org {data['to']}", field="data.to")
+            raise NotFoundError(Said(f"no org {data['to']}", f"收货机构 {data['to']} 不存在"), field="data.to")
 
 
 def lab_problem(tx: AppendTx, lab: str, batch: BatchRow, *, sender: str) -> str | None:
@@ -152,31 +171,42 @@ def data_ship(body: EventBody) -> str:
 def _check_quantity(body: EventBody, batch: BatchRow, *, whole: bool) -> None:
     data = body.data
     if batch.unit is not None and data["unit"] != batch.unit:
-        raise InvalidEventError(f"data.unit must be the batch's unit {batch.unit}", field="data.unit")
+        raise InvalidEventError(Said(f"data.unit must be the batch's unit {batch.unit}",
+                                     f"单位必须是本批次的单位：{unit_name(batch.unit, 'zh')}"), field="data.unit")
     if batch.quantity is None:
         return
     held, asked = _qty(batch.quantity), _qty(data["quantity"])
     if asked > held:
-        raise CustodyError(f"{body.type} of {asked} {data['unit']} exceeds the {held} held", field="data.quantity")
+        raise CustodyError(Said(f"{body.type} of {asked} {data['unit']} exceeds the {held} held",
+                                f"{TAKING_ZH.get(body.type, body.type)}数量 {asked} {unit_name(data['unit'], 'zh')} "
+                                f"超过持有的 {held}"), field="data.quantity")
     if whole and asked != held:
-        raise InvalidEventError(f"ship the whole held quantity ({held} {batch.unit}); split the lot first with a "
-                                "transformation to ship part of it", field="data.quantity")
+        raise InvalidEventError(Said(f"ship the whole held quantity ({held} {batch.unit}); split the lot first with a "
+                                     "transformation to ship part of it",
+                                     f"发货须发出全部持有数量（{held} {unit_name(batch.unit, 'zh')}）；"
+                                     "只发一部分时，请先通过加工把批次拆分"), field="data.quantity")
 
 
 def _check_receive(tx: AppendTx, body: EventBody, batch: BatchRow, actor: Actor) -> None:
     if batch.status != "in_transit":
-        raise CustodyError(f"batch {batch.id} is not in transit", field="batch")
+        raise CustodyError(Said(f"batch {batch.id} is not in transit", f"批次 {batch.id} 不在途，无法收货"),
+                           field="batch")
     if batch.transit_to != actor.org:
-        raise CustodyError(f"batch {batch.id} was shipped to {batch.transit_to}, not {actor.org}", field="org")
+        raise CustodyError(Said(f"batch {batch.id} was shipped to {batch.transit_to}, not {actor.org}",
+                                f"批次 {batch.id} 是发给 {batch.transit_to} 的，不是 {actor.org}"), field="org")
     if body.data["ship"] != batch.head:
-        raise InvalidEventError("data.ship must name the batch's ship event", field="data.ship")
+        raise InvalidEventError(Said("data.ship must name the batch's ship event", "收货须指明本批次的发货记录"),
+                                field="data.ship")
     ship = tx.body_of(str(body.data["ship"]))
     assert ship is not None
     shipped = ship["data"]
     loss = _qty(body.data.get("loss", "0"))
     if body.data["unit"] != shipped["unit"] or _qty(body.data["quantity"]) + loss != _qty(shipped["quantity"]):
-        raise InvalidEventError(f"received {body.data['quantity']} {body.data['unit']} + loss {loss} does not match "
-                                f"the {shipped['quantity']} {shipped['unit']} shipped", field="data.quantity")
+        raise InvalidEventError(Said(f"received {body.data['quantity']} {body.data['unit']} + loss {loss} does not "
+                                     f"match the {shipped['quantity']} {shipped['unit']} shipped",
+                                     f"收货 {body.data['quantity']} {unit_name(body.data['unit'], 'zh')} 加损耗 {loss}，"
+                                     f"与发货的 {shipped['quantity']} {unit_name(shipped['unit'], 'zh')} 不符"),
+                                field="data.quantity")
 
 
 def apply_custody(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: Actor) -> None:
@@ -207,16 +237,20 @@ def _link_inputs(tx: AppendTx, body: EventBody) -> None:
     for i, item in enumerate(body.data["inputs"]):
         consumed = tx.body_of(str(item["event"]))
         if consumed is None or consumed.get("type") != "consume" or consumed.get("batch") != item["batch"]:
-            raise InvalidEventError(f"data.inputs[{i}].event must name a consume event of batch {item['batch']}",
+            raise InvalidEventError(Said(f"data.inputs[{i}].event must name a consume event of batch {item['batch']}",
+                                         f"原料批次 {item['batch']} 须指明它的一条投料记录"),
                                     field=f"data.inputs[{i}].event")
         if output not in consumed["data"].get("into", []):
-            raise InvalidEventError(f"the consume event of {item['batch']} does not name {output} as an output",
+            raise InvalidEventError(Said(f"the consume event of {item['batch']} does not name {output} as an output",
+                                         f"批次 {item['batch']} 的投料记录没有把 {output} 列为产出批次"),
                                     field=f"data.inputs[{i}].event")
         if consumed.get("org") != body.org:
-            raise CustodyError(f"input {item['batch']} was consumed by {consumed.get('org')}, not {body.org}",
+            raise CustodyError(Said(f"input {item['batch']} was consumed by {consumed.get('org')}, not {body.org}",
+                                    f"原料批次 {item['batch']} 是由 {consumed.get('org')} 投料的，不是 {body.org}"),
                                field=f"data.inputs[{i}]")
         if (consumed["data"]["quantity"], consumed["data"]["unit"]) != (item["quantity"], item["unit"]):
-            raise InvalidEventError(f"data.inputs[{i}] quantity differs from the consume event",
+            raise InvalidEventError(Said(f"data.inputs[{i}] quantity differs from the consume event",
+                                         f"原料批次 {item['batch']} 的数量或单位与它的投料记录不一致"),
                                     field=f"data.inputs[{i}].quantity")
         tx.link(output, str(item["batch"]), str(item["event"]), str(item["quantity"]), str(item["unit"]))
         recall = tx.recall_of(str(item["batch"]))

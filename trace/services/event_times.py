@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from farmtrace.ledger.errors import EventTimeError
+from farmtrace.ledger.errors import EventTimeError, Said
 from farmtrace.ledger.events import EventBody
 from farmtrace.services.transaction import AppendTx
 
@@ -44,7 +44,8 @@ def instant(at: str) -> datetime:
 
 
 def time_problem(at: datetime, *, now: datetime, after: Sequence[tuple[str, str, str]] = ()) -> str | None:
-    """Why an event at `at` cannot be appended now (None: it can).
+    """Why an event at `at` cannot be appended now (None: it can), as a Said: the text, Chinese then English,
+    that the API has always given, with the Chinese alone as its `zh`.
 
     Args:
         at: when the event says it happened.
@@ -54,18 +55,22 @@ def time_problem(at: datetime, *, now: datetime, after: Sequence[tuple[str, str,
     if at > now + MAX_CLOCK_SKEW:
         zh, en = _span(at - now)
         minutes = int(MAX_CLOCK_SKEW.total_seconds() // 60)
-        return (f"at {at.isoformat()} 比服务器时间晚 {zh}，超过允许的 {minutes} 分钟时钟误差：请校正设备时钟后再提交。"
-                f"at is {en} ahead of the server's clock ({now.isoformat(timespec='seconds')}); at most "
-                f"{minutes} minutes are allowed: set the device's clock and submit again.")
+        return Said(f"at {at.isoformat()} 比服务器时间晚 {zh}，超过允许的 {minutes} 分钟时钟误差：请校正设备时钟后再提交。"
+                    f"at is {en} ahead of the server's clock ({now.isoformat(timespec='seconds')}); at most "
+                    f"{minutes} minutes are allowed: set the device's clock and submit again.",
+                    f"记录时间 {at.isoformat()} 比服务器时间晚 {zh}，超过允许的 {minutes} 分钟时钟误差："
+                    "请校正设备时钟后再提交。")
     if at < EARLIEST_AT:
-        return (f"at {at.isoformat()} 早于 {EARLIEST_AT.isoformat()}：设备时钟可能被重置，请校正后再提交。"
-                f"at is before {EARLIEST_AT.isoformat()}: the device's clock was probably reset; set it and "
-                "submit again.")
+        return Said(f"at {at.isoformat()} 早于 {EARLIEST_AT.isoformat()}：设备时钟可能被重置，请校正后再提交。"
+                    f"at is before {EARLIEST_AT.isoformat()}: the device's clock was probably reset; set it and "
+                    "submit again.",
+                    f"记录时间 {at.isoformat()} 早于 {EARLIEST_AT.isoformat()}：设备时钟可能被重置，请校正后再提交。")
     for zh, en, earlier in after:
         if at < instant(earlier).replace(microsecond=0):
-            return (f"at {at.isoformat()} 早于{zh}的时间 {earlier}：记录须按发生的先后顺序追加，请检查设备时钟。"
-                    f"at is before {en} ({earlier}): events are appended in the order they happened; check the "
-                    "device's clock.")
+            return Said(f"at {at.isoformat()} 早于{zh}的时间 {earlier}：记录须按发生的先后顺序追加，请检查设备时钟。"
+                        f"at is before {en} ({earlier}): events are appended in the order they happened; check the "
+                        "device's clock.",
+                        f"记录时间 {at.isoformat()} 早于{zh}的时间 {earlier}：记录须按发生的先后顺序追加，请检查设备时钟。")
     return None
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from farmtrace.storage.uow import UnitOfWork
 
-from farmtrace.ledger.errors import InvalidEventError, NotFoundError
+from farmtrace.ledger.errors import InvalidEventError, NotFoundError, Said
+from farmtrace.rules.declare import unit_name
 from farmtrace.services.ledger import Ledger
 from farmtrace.services.append import append_custodial
 from farmtrace.services.transaction import Actor, StoredEvent
@@ -32,10 +33,11 @@ class LineageGraph:
 def trace(ledger: Ledger, batch_id: str, direction: str = "backward") -> LineageGraph:
     """Every ancestor (backward) or descendant (forward) of `batch_id`, with the edges between them."""
     if direction not in ("backward", "forward"):
-        raise InvalidEventError("direction must be backward or forward", field="direction")
+        raise InvalidEventError(Said("direction must be backward or forward",
+                                     "追溯方向只能是 backward（向上游）或 forward（向下游）"), field="direction")
     with ledger.uow() as uow:
         if uow.batch(batch_id) is None:
-            raise NotFoundError(f"no batch {batch_id}", field="batch")
+            raise NotFoundError(Said(f"no batch {batch_id}", f"批次 {batch_id} 不存在"), field="batch")
         reached = uow.descendants([batch_id]) if direction == "forward" else uow.ancestors([batch_id])
         ids = sorted(reached | {batch_id})
         return LineageGraph(batch_id, direction, uow.batch_summaries(ids), uow.lineage_edges(ids))
@@ -50,7 +52,8 @@ def transform(ledger: Ledger, inputs: list[dict[str, Any]], outputs: list[dict[s
     rules check the rest, e.g. pure alcohol in blending).
     """
     if not inputs or not outputs:
-        raise InvalidEventError("a transformation needs inputs and outputs", field="inputs" if not inputs else "outputs")
+        raise InvalidEventError(Said("a transformation needs inputs and outputs", "加工须有原料批次和产出批次"),
+                                field="inputs" if not inputs else "outputs")
     output_ids = [str(o.get("batch")) for o in outputs]
 
     def command(tx: Any) -> list[StoredEvent]:
@@ -58,7 +61,8 @@ def transform(ledger: Ledger, inputs: list[dict[str, Any]], outputs: list[dict[s
         for item in inputs:
             batch = tx.batch(str(item.get("batch")))
             if batch is None:
-                raise NotFoundError(f"no batch {item.get('batch')}", field="inputs")
+                raise NotFoundError(Said(f"no batch {item.get('batch')}", f"原料批次 {item.get('batch')} 不存在"),
+                                    field="inputs")
             consumed.append(append_custodial(tx, {"type": "consume", "batch": batch.id, "data": {
                 "quantity": item.get("quantity"), "unit": batch.unit, "into": output_ids}}, actor=actor))
         links = [{"batch": c.body.batch, "event": c.hash, "quantity": c.body.data["quantity"],
@@ -78,7 +82,9 @@ def _check_balance(links: list[dict[str, Any]], outputs: list[Any]) -> None:
     taken = sum(Decimal(link["quantity"]) for link in links)
     made = sum(Decimal(o["quantity"]) for o in outputs)
     if made > taken:
-        raise InvalidEventError(f"outputs ({made} {units.pop()}) exceed the inputs consumed ({taken})",
+        unit = units.pop()
+        raise InvalidEventError(Said(f"outputs ({made} {unit}) exceed the inputs consumed ({taken})",
+                                     f"产出数量（{made} {unit_name(unit, 'zh')}）超过投入的原料数量（{taken}）"),
                                 field="outputs")
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from farmtrace.ledger import merkle
 from farmtrace.ledger.canonical import parse_json
-from farmtrace.ledger.errors import ChainConflictError, KeyStateError
+from farmtrace.ledger.errors import ChainConflictError, KeyStateError, Said
 from farmtrace.ledger.events import EventBody
 from farmtrace.ledger.signing import KeySealer, sign_event_hash
 from farmtrace.rules.gs1 import ai_value, gtin14
@@ -64,7 +64,8 @@ class Signer:
         private = self._cache.get(key.id)
         if private is None:
             if key.sealed_private is None:
-                raise KeyStateError(f"key {key.id} is held by its org; submit pre-signed events", field="key")
+                raise KeyStateError(Said(f"key {key.id} is held by its org; submit pre-signed events",
+                                         f"密钥 {key.id} 由机构自己保管：请提交已签名的记录"), field="key")
             private = self.sealer.unseal(key.sealed_private, key.id, key.org_id)
             self._cache[key.id] = private
         return private
@@ -243,8 +244,10 @@ class AppendTx:
         if owner is None:
             self._gtin_lots.append({"gtin": gtin, "lot": lot, "batch_id": batch.id})
         elif owner != batch.id:
-            raise ChainConflictError(f"GTIN {gtin} with lot {lot} already names batch {owner}: "
-                                     "a lot code must be unique for its GTIN", field="data.gtin")
+            raise ChainConflictError(Said(f"GTIN {gtin} with lot {lot} already names batch {owner}: "
+                                          "a lot code must be unique for its GTIN",
+                                          f"商品条码 {gtin} 的批号 {lot} 已用于批次 {owner}：同一商品条码下批号不能重复"),
+                                     field="data.gtin")
 
     def flush(self) -> None:
         """Write every queued row: one statement per table."""
