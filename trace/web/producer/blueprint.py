@@ -1,0 +1,32 @@
+"""The producer app's blueprint and what every one of its views needs: a signed-in producer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app
+from flask_login import current_user, login_required
+
+from farmtrace.services.ledger import Ledger
+from farmtrace.services.transaction import Actor
+
+bp = Blueprint("producer", __name__, url_prefix="/producer")
+PRODUCER_ROLES = ("producer", "admin")
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> Any:
+    """Every producer page needs a signed-in member of an org that records (not a regulator)."""
+    if current_user.account.role not in PRODUCER_ROLES:
+        abort(403)
+    return None
+
+
+def ledger() -> Ledger:
+    return current_app.extensions["ledger"]  # type: ignore[no-any-return]
+
+
+def actor() -> Actor:
+    account = current_user.account
+    return Actor(account.org, account.username, account.role)
