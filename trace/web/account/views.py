@@ -189,7 +189,8 @@ def login() -> Any:
             if account is not None:
                 session.clear()  # a new session: nothing from before the login survives it (session fixation)
                 login_user(SessionUser(account))
-                return _with_device_cookie(redirect(next_url or url_for("account.tokens"), 303), username)
+                home = url_for("producer.home") if account.role in ("producer", "admin") else url_for("account.tokens")
+                return _with_device_cookie(redirect(next_url or home, 303), username)
             for scope, key, window in limits:
                 throttle().add(scope, key, window)
             form.form_errors.append(_("Wrong username or password."))

@@ -1,1 +1,215 @@
-"""The producer app's pages: home, new batch, a batch with its forms, receiving, transforming."""
+"""The producer app's pages: home, a new lot, a lot with the steps to record, receiving, transforming.
+
+Each form comes from the event type's declaration; a submitted form becomes one custodial append
+(signed with the org's key), and a refusal is shown beside the field it names, with nothing written
+(the append is one transaction)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+
+from farmtrace.ledger.errors import FarmtraceError, InvalidEventError, NotFoundError
+from farmtrace.rules.declare import DECLARATIONS, Kde, kdes_of
+from farmtrace.rules.steps import FAMILIES
+from farmtrace.services import lineage, producer
+from farmtrace.web.producer.blueprint import actor, bp, ledger
+from farmtrace.web.producer.forms import build_form, entered, form_data, friendly, place_error
+
+
+def _lang() -> str:
+    return "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
+
+
+def _held_by_me(batch_id: str) -> Any:
+    row = producer.lot_of(ledger(), batch_id)
+    if row is None:
+        abort(404)
+    if row.org_id != actor().org:
+        abort(403)
+    return row
+
+
+@bp.get("/")
+def home() -> Any:
+    """The org's lots: recall notices first, then what is on its way to us, in stock, shipped."""
+    q = request.args.get("q", "").strip()[:40] or None
+    view = producer.org_home(ledger(), actor().org, q=q)
+    return render_template("producer/home.html", home=view, q=q or "",
+                           families=producer.families_of(ledger(), actor().org))
+
+
+# ---- a new lot ----------------------------------------------------------------------------------
+
+def _genesis_kdes(type_: str, family: str) -> list[Kde]:
+    return entered(kdes_of(type_, family), skip=("family",))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new_lot() -> Any:
+    """Pick the family (if the org has several) and the first step; then its form."""
+    families = producer.families_of(ledger(), actor().org)
+    family = request.args.get("family") or (families[0] if len(families) == 1 else None)
+    if family not in families:
+        return render_template("producer/pick_family.html", families=[(f, FAMILIES[f]) for f in families])
+    types = producer.genesis_types(family)
+    type_ = request.args.get("type") or types[0].type
+    if type_ not in {d.type for d in types}:
+        abort(404)
+    return _lot_form(family, type_, types)
+
+
+def _lot_form(family: str, type_: str, types: list[Any]) -> Any:
+    lang = _lang()
+    kdes = _genesis_kdes(type_, family)
+    form = build_form(kdes, lang, orgs=producer.orgs_to(ledger(), actor().org), example=DECLARATIONS[type_].example)
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        data = {**form_data(form, kdes), "family": family}
+        batch_id = producer.new_batch_id(str(data.get("lot") or "lot"))
+        try:
+            ledger().append({"type": type_, "batch": batch_id, "data": data}, actor=actor())
+            return redirect(url_for("producer.lot", batch_id=batch_id, made=1), 303)
+        except FarmtraceError as err:
+            if not place_error(form, err, kdes, lang):
+                form.form_errors.append(friendly(err, None, lang))
+            status = 422
+    elif request.method == "POST":
+        status = 400
+    return render_template("producer/new_lot.html", form=form, kdes=kdes, family=family, type_=type_,
+                           types=types, decl=DECLARATIONS[type_]), status
+
+
+# ---- a lot and its steps ------------------------------------------------------------------------
+
+@bp.get("/batches/<batch_id>")
+def lot(batch_id: str) -> Any:
+    """One lot of ours: what it is, the steps we may record, and its labels."""
+    row = producer.lot_of(ledger(), batch_id)
+    if row is None:
+        abort(404)
+    me = actor().org
+    if me not in (row.org_id, row.transit_to, row.origin_org):
+        abort(403)
+    steps = producer.step_types(row.family) if row.org_id == me and row.status == "held" else []
+    return render_template("producer/lot.html", row=row, steps=steps, chain=producer.chain(ledger(), batch_id),
+                           names=producer.org_names(ledger()), made=request.args.get("made"),
+                           recorded=request.args.get("recorded"), view_functions=current_app.view_functions)
+
+
+@bp.route("/batches/<batch_id>/record/<type_>", methods=["GET", "POST"])
+def record(batch_id: str, type_: str) -> Any:
+    """The form of one step on a lot we hold."""
+    row = _held_by_me(batch_id)
+    if type_ not in {d.type for d in producer.step_types(row.family)}:
+        abort(404)
+    lang = _lang()
+    kdes = entered(kdes_of(type_, row.family))
+    orgs = producer.labs(ledger()) if type_ == "sample" else producer.orgs_to(ledger(), actor().org)
+    defaults: dict[str, Any] = {}
+    if type_ in ("ship", "sell"):
+        defaults = {"quantity": row.quantity, "unit": row.unit}
+    form = build_form(kdes, lang, orgs=orgs, formdata=request.form if request.method == "POST" else None,
+                      data=defaults, example=DECLARATIONS[type_].example)
+    chain = producer.chain(ledger(), batch_id)
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        data = form_data(form, kdes)
+        if type_ == "correct":
+            data["amends"] = request.form.get("amends", "")
+        try:
+            ledger().append({"type": type_, "batch": batch_id, "data": data}, actor=actor())
+            return redirect(url_for("producer.lot", batch_id=batch_id, recorded=type_), 303)
+        except FarmtraceError as err:
+            if not place_error(form, err, kdes, lang):
+                form.form_errors.append(friendly(err, None, lang))
+            status = 422
+    elif request.method == "POST":
+        status = 400
+    return render_template("producer/record.html", form=form, row=row, type_=type_, decl=DECLARATIONS[type_],
+                           chain=chain), status
+
+
+# ---- receiving ----------------------------------------------------------------------------------
+
+@bp.route("/incoming/<batch_id>", methods=["GET", "POST"])
+def receive(batch_id: str) -> Any:
+    """Receive a lot shipped to us: the shipped quantity, less any loss on the way."""
+    try:
+        shipment = producer.incoming_shipment(ledger(), actor().org, batch_id)
+    except NotFoundError:
+        abort(404)
+    lang = _lang()
+    kdes = entered(kdes_of("receive", shipment.batch.family), skip=("unit",))
+    form = build_form(kdes, lang, formdata=request.form if request.method == "POST" else None,
+                      data={"quantity": shipment.quantity})
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        data = {**form_data(form, kdes), "ship": shipment.ship, "unit": shipment.unit}
+        try:
+            ledger().append({"type": "receive", "batch": batch_id, "data": data}, actor=actor())
+            return redirect(url_for("producer.lot", batch_id=batch_id, recorded="receive"), 303)
+        except FarmtraceError as err:
+            if not place_error(form, err, kdes, lang):
+                form.form_errors.append(friendly(err, None, lang))
+            status = 422
+    elif request.method == "POST":
+        status = 400
+    return render_template("producer/receive.html", form=form, shipment=shipment), status
+
+
+# ---- transforming -------------------------------------------------------------------------------
+
+def _inputs_from(form: Any, stock: list[producer.Lot]) -> list[dict[str, Any]]:
+    chosen = []
+    for lot_ in stock:
+        amount = str(form.get(f"take-{lot_.id}", "")).strip()
+        if not amount:
+            continue
+        try:
+            if Decimal(amount) <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            raise InvalidEventError(gettext("Quantity taken from %(lot)s must be a number above zero.",
+                                            lot=lot_.lot), field=f"take-{lot_.id}") from None
+        chosen.append({"batch": lot_.id, "quantity": amount})
+    return chosen
+
+
+@bp.route("/transform", methods=["GET", "POST"])
+def transform() -> Any:
+    """Make a new lot from lots in stock (slaughter, milling, blending, bottling ...)."""
+    families = producer.families_of(ledger(), actor().org)
+    family = request.args.get("family") or families[0]
+    if family not in families:
+        abort(404)
+    lang = _lang()
+    stock = producer.stock(ledger(), actor().org, family)
+    kdes = entered(kdes_of("transform", family), skip=("family",))
+    form = build_form(kdes, lang, formdata=request.form if request.method == "POST" else None)
+    taken_error: dict[str, str] = {}
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        data = form_data(form, kdes)
+        process = str(data.pop("process", "") or "")
+        try:
+            inputs = _inputs_from(request.form, stock)
+            if not inputs:
+                raise InvalidEventError(gettext("Choose at least one lot from stock and how much of it is used."),
+                                        field="inputs")
+            output = {**data, "family": family, "batch": producer.new_batch_id(str(data.get("lot") or "lot"))}
+            made = lineage.transform(ledger(), inputs, [output], actor=actor(), process=process)
+            return redirect(url_for("producer.lot", batch_id=made[-1].body.batch, made=1), 303)
+        except FarmtraceError as err:
+            if (err.field or "").startswith("take-") or err.field == "inputs":
+                taken_error[err.field or "inputs"] = friendly(err, None, lang)
+            elif not place_error(form, err, kdes, lang):
+                form.form_errors.append(friendly(err, None, lang))
+            status = 422
+    elif request.method == "POST":
+        status = 400
+    return render_template("producer/transform.html", form=form, stock=stock, family=family, families=families,
+                           taken=request.form if request.method == "POST" else {}, taken_error=taken_error), status
