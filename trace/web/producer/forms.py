@@ -66,7 +66,7 @@ def build_form(kdes: Sequence[Kde], lang: str, *, orgs: Sequence[tuple[str, str]
         if kde.name in units_used or kde.name == "unit":
             field = SelectField(choices=_choices(_unit_choices(lang, [str(start.get(kde.name) or "")])),
                                 validate_choice=False, **kw)
-        elif kde.kind == "choice":
+        elif kde.kind == "choice" or (kde.kind == "text" and kde.choices):
             field = SelectField(choices=_choices((v, pick(w, lang)) for v, w in kde.choices.items()),
                                 validate_choice=False, **kw)
         elif kde.kind == "county":
