@@ -195,8 +195,10 @@ PACKED = declare(Declaration("packed", "包装", "Packed", (
 INSPECTED = declare(Declaration("inspected", "检验", "Inspected", (PLACE,), open=True,
     example={"place": "巴州区 屠宰车间"}))
 TEMPERATURE_LOGGED = declare(Declaration("temperature_logged", "温度记录", "Temperature logged", (
-    Kde("temperature", "decimal", "温度", "Temperature", required=False, check=_free, unit="CEL"), PLACE), open=True,
-    example={"temperature": "3.5", "place": "冷库 1 号"}))
+    Kde("value", "decimal", "温度", "Temperature", required=False, check=_free, unit_kde="unit"),
+    Kde("unit", "text", "单位", "Unit", required=False, check=_free, help_zh="°C (CEL)", help_en="°C (CEL)"),
+    PLACE), open=True,
+    example={"value": "3.5", "unit": "CEL", "place": "冷库 1 号"}))
 
 STEP_NAMES.update({  # step words an `observe` may carry
     "planted": ("播种", "Planted"), "processed": ("加工", "Processed"), "milling": ("碾米", "Milling"),

@@ -18,7 +18,7 @@ from farmtrace.rules.declare import COUNTIES, Kde, pick, unit_name
 from farmtrace.web.words import DATA_PATH
 
 ENTERED_KINDS = ("text", "decimal", "count", "choice", "date", "time", "org", "county", "list", "bool")
-UNIT_CODES = ("KGM", "TNE", "GRM", "LTR", "MLT", "head", "H87", "bottle", "XBX", "XBG", "mu", "ha")
+UNIT_CODES = ("KGM", "TNE", "GRM", "LTR", "MLT", "head", "H87", "bottle", "XBX", "XBG", "mu", "ha", "CEL")
 FIELD_PATH = re.compile(r"^data\.([a-z_]+)")
 PREFIX = "k_"  # form fields are named k_<kde>: a KDE called `process` or `data` must not shadow the form's own
 
