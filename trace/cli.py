@@ -467,5 +467,61 @@ def bench(events: int, out: Path | None, database_url: str | None, appends: bool
         out.write_text(json.dumps(figures, indent=2))
 
 
+# ---- key device: the key group's device keys (here, below OneLineUsage, which their commands use) ----
+
+@key.group("device")
+def key_device() -> None:
+    """Device keys: a tablet's own key, a sub-key of its org (the tablet keeps the private half)."""
+
+
+def _device_command(command: Any) -> Any:
+    """Run a device-key service call; a malformed argument is one line on stderr and exit status 2."""
+    from farmtrace.ledger.errors import InvalidRequestError
+    try:
+        return command()
+    except InvalidRequestError as err:
+        where = f" [{err.field}]" if err.field else ""
+        click.echo(f"error ({err.code}){where}: {err.message}", err=True)
+        click.get_current_context().exit(2)
+
+
+@key_device.command("add", cls=OneLineUsage)
+@click.argument("org_id")
+@click.option("--public-key", "public_key", required=True,
+              help="The device's raw 32-byte Ed25519 public key, standard base64 (WebCrypto exportKey('raw')).")
+@click.option("--label", required=True, help="The device's name, shown as 'signed on device …' (1-64 characters).")
+def key_device_add(org_id: str, public_key: str, label: str) -> None:
+    """Register a device key of ORG_ID (a key_added log entry; the org's own key stays valid)."""
+    from farmtrace.services.devices import register_device_key
+    ledger = _ledger()
+    made = _device_command(lambda: register_device_key(ledger, org_id, public_key, label, by_user=None))
+    click.echo(f"device {made.label} of {org_id}: key {made.id}, valid after log position {made.added_seq}")
+
+
+@key_device.command("list", cls=OneLineUsage)
+@click.argument("org_id")
+def key_device_list(org_id: str) -> None:
+    """List ORG_ID's device keys: id, label, added at, revoked at (or 'current'), reason."""
+    from farmtrace.services.devices import device_keys
+    for d in device_keys(_ledger(), org_id):
+        click.echo(f"{d.id}\t{d.label}\t{d.added_at}\t{d.revoked_at or 'current'}\t{d.reason or '-'}")
+
+
+@key_device.command("revoke", cls=OneLineUsage)
+@click.argument("org_id")
+@click.argument("key_id")
+@click.option("--reason", type=click.Choice(["retired", "compromise"]), default="retired", show_default=True,
+              help="retired: out of use; compromise: lost, stolen or tampered with. Either ends the key now.")
+@click.option("--suspected-since", default=None, help="With --reason compromise: RFC 3339 time from which its "
+                                                      "events are flagged for review.")
+def key_device_revoke(org_id: str, key_id: str, reason: str, suspected_since: str | None) -> None:
+    """Revoke device key KEY_ID of ORG_ID now; its later entries are refused, earlier ones still verify."""
+    from farmtrace.services.devices import revoke_device_key
+    ledger = _ledger()
+    gone = _device_command(lambda: revoke_device_key(ledger, org_id, key_id, by_user=None, reason=reason,
+                                                     suspected_since=suspected_since))
+    click.echo(f"device {gone.label} of {org_id}: key {key_id} revoked ({reason}) at log position {gone.revoked_seq}")
+
+
 if __name__ == "__main__":
     main()

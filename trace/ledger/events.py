@@ -109,6 +109,7 @@ def _key_added(data: Mapping[str, Any]) -> None:
         raise InvalidEventError('data.algorithm must be "ed25519"', field="data.algorithm")
     if "replaces" in data and (not isinstance(data["replaces"], str) or not KEY_ID.match(data["replaces"])):
         raise InvalidEventError("data.replaces must be a key id", field="data.replaces")
+    require_text(data, "device", max_len=64, optional=True)  # a device sub-key's label (services/devices.py)
 
 
 def _key_revoked(data: Mapping[str, Any]) -> None:

@@ -23,6 +23,7 @@ from farmtrace.storage.uow import BatchRow
 
 from farmtrace.ledger.canonical import canonicalize, parse_json
 from farmtrace.services.custody import apply_custody, check_custody, judge
+from farmtrace.services.keys import ORG_PURPOSES
 from farmtrace.services.transaction import Actor, AppendTx, StoredEvent
 from farmtrace.services.event_times import check_event_time, default_at
 from farmtrace.ledger.errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
@@ -94,8 +95,9 @@ def append_presigned(tx: AppendTx, body_raw: Mapping[str, Any] | bytes | str, si
                      actor: Actor) -> StoredEvent:
     """Verify a body signed by the org's own system, then queue it (the caller flushes and commits).
 
-    The signature must verify under a key of `actor.org` that is valid now; nothing is written
-    otherwise.
+    The signature must verify under a key of `actor.org` that is valid now: the org's own key or one
+    of its device keys (services/devices.py), registered by a `key_added` log entry and neither
+    rotated out nor revoked since. Nothing is written otherwise.
     """
     body = EventBody.parse(body_raw) if isinstance(body_raw, (bytes, str)) else EventBody.from_obj(dict(body_raw))
     refuse_reserved(body.type)
@@ -109,7 +111,7 @@ def append_presigned(tx: AppendTx, body_raw: Mapping[str, Any] | bytes | str, si
         raise ChainConflictError(Said(f"event id {body.id} is already used by a different event",
                                       f"记录编号 {body.id} 已被另一条不同的记录使用"), field="id")
     key = tx.uow.key(body.key)
-    if key is None or key.org_id != actor.org or key.purpose != "org":
+    if key is None or key.org_id != actor.org or key.purpose not in ORG_PURPOSES or key.added_seq is None:
         raise SignatureError(Said(f"key {body.key} is not a key of org {actor.org}",
                                   f"密钥 {body.key} 不是机构 {actor.org} 的密钥"), field="key")
     if key.ended_seq is not None:

@@ -5,6 +5,9 @@
   `replaces`, it ends the old key at the same position (a routine rotation).
 - `key_revoked` ends a key at its position; reason "compromise" may name `suspected_since`,
   and events of that key recorded at or after that time are flagged for review by verify.
+- A device key (purpose "device", services/devices.py) is a sub-key of its org: its `key_added` has
+  no `replaces` (the org's key stays valid) and the server never holds its private half. It signs
+  pre-signed events of its org only; it is never chosen for custodial signing, and never rotated.
 """
 
 from __future__ import annotations
@@ -19,17 +22,31 @@ from farmtrace.ledger.errors import KeyStateError, NotFoundError
 from farmtrace.ledger.events import EventBody, new_event_id
 from farmtrace.ledger.signing import b64, key_id, public_bytes
 
+ORG_PURPOSES = ("org", "device")
+"""Keys that sign an org's events: its own key (custodial or held by its system) and its devices' keys."""
+
 
 def new_key(uow: UnitOfWork, signer: Signer, *, org: str | None, purpose: str = "org",
             private: Ed25519PrivateKey | None = None, hold_private: bool = True) -> SigningKey:
     """Make a key row (sealed private half unless the org holds it); not yet valid in the log."""
     private = private or Ed25519PrivateKey.generate()
     raw = public_bytes(private)
-    kid = key_id(raw)
+    sealed = signer.sealer.seal(private, key_id(raw), org) if hold_private else None
+    return new_public_key(uow, org=org, purpose=purpose, public_raw=raw, sealed_private=sealed)
+
+
+def new_public_key(uow: UnitOfWork, *, org: str | None, purpose: str, public_raw: bytes,
+                   sealed_private: bytes | None = None) -> SigningKey:
+    """Make a key row from its public half (a device key: the private one never leaves the device);
+    not yet valid in the log.
+
+    Raises KeyStateError when a key with this id (so this public key) exists, whoever's and in whatever
+    state: a public key is registered once, ever.
+    """
+    kid = key_id(public_raw)
     if uow.key(kid) is not None:
         raise KeyStateError(f"key {kid} already exists", field="key")
-    row = SigningKey(id=kid, org_id=org, purpose=purpose, public_key=b64(raw),
-                     sealed_private=signer.sealer.seal(private, kid, org) if hold_private else None)
+    row = SigningKey(id=kid, org_id=org, purpose=purpose, public_key=b64(public_raw), sealed_private=sealed_private)
     uow.add(row)
     uow.flush()
     return row
@@ -41,7 +58,8 @@ def ensure_log_key(uow: UnitOfWork, signer: Signer) -> SigningKey:
     return key or new_key(uow, signer, org=None, purpose="log")
 
 
-def _log_entry(uow: UnitOfWork, signer: Signer, entry_type: str, org: str, data: dict[str, object]) -> StoredEvent:
+def log_entry(uow: UnitOfWork, signer: Signer, entry_type: str, org: str, data: dict[str, object]) -> StoredEvent:
+    """Write one key entry for `org`, signed by the operator's log key (the only writer of key entries)."""
     log_key = uow.current_key(None, purpose="log")
     if log_key is None:
         raise KeyStateError("the log has no key yet; run farmtrace init")
@@ -61,13 +79,13 @@ def add_org_key(uow: UnitOfWork, signer: Signer, org: str, *, replaces: str | No
     old = None
     if replaces is not None:
         old = uow.key(replaces)
-        if old is None or old.org_id != org or old.ended_seq is not None:
+        if old is None or old.org_id != org or old.purpose != "org" or old.ended_seq is not None:
             raise KeyStateError(f"key {replaces} is not a current key of {org}", field="key")
     row = new_key(uow, signer, org=org, private=private, hold_private=hold_private)
     data: dict[str, object] = {"key_id": row.id, "public_key": row.public_key, "algorithm": "ed25519"}
     if old is not None:
         data["replaces"] = old.id
-    entry = _log_entry(uow, signer, "key_added", org, data)
+    entry = log_entry(uow, signer, "key_added", org, data)
     row.added_seq = entry.seq
     uow.add(row)
     if old is not None:
@@ -86,17 +104,20 @@ def rotate_org_key(uow: UnitOfWork, signer: Signer, org: str) -> SigningKey:
 
 
 def revoke_key(uow: UnitOfWork, signer: Signer, kid: str, *, reason: str = "compromise",
-               suspected_since: str | None = None) -> StoredEvent:
-    """End key `kid` now with a `key_revoked` entry; later events signed by it are refused and flagged."""
+               suspected_since: str | None = None, purposes: tuple[str, ...] = ORG_PURPOSES) -> StoredEvent:
+    """End key `kid` now with a `key_revoked` entry; later events signed by it are refused and flagged.
+
+    `purposes` limits which keys may be named (an org's own key or a device key; never the log's).
+    """
     row = uow.key(kid)
-    if row is None or row.purpose != "org" or row.org_id is None:
-        raise NotFoundError(f"no org key {kid}", field="key")
+    if row is None or row.purpose not in purposes or row.purpose not in ORG_PURPOSES or row.org_id is None:
+        raise NotFoundError(f"no org or device key {kid}", field="key")
     if row.ended_seq is not None and row.end_reason in ("compromise", "retired"):
         raise KeyStateError(f"key {kid} is already revoked", field="key")
     data: dict[str, object] = {"key_id": kid, "reason": reason}
     if suspected_since:
         data["suspected_since"] = suspected_since
-    entry = _log_entry(uow, signer, "key_revoked", row.org_id, data)
+    entry = log_entry(uow, signer, "key_revoked", row.org_id, data)
     if row.ended_seq is None:
         row.ended_seq = entry.seq
     row.end_reason, row.suspected_since = reason, suspected_since

@@ -34,6 +34,7 @@ from farmtrace.storage.engine import make_engine
 from farmtrace.storage.uow import (UnitOfWork, key_entries, read_event_range, read_merkle_nodes, seq_bounds,
                                    stream_batch_heads, stream_merkle_level)
 
+from farmtrace.services.keys import ORG_PURPOSES
 from farmtrace.ledger import merkle
 from farmtrace.ledger.checkpoint import Checkpoint as SignedCheckpoint
 from farmtrace.ledger.checkpoint import verifier_key
@@ -415,7 +416,7 @@ def _check_totals(replay: _Replay, stored_size: int, stored_heads: Iterator[tupl
                                  f"({replayed.hex() if replayed else None})", batch=batch)
     for row in key_rows:
         state = replay.keys.get(row.id)
-        if row.purpose == "org" and (state is None or state.valid_from != (row.added_seq or 0) + 1):
+        if row.purpose in ORG_PURPOSES and (state is None or state.valid_from != (row.added_seq or 0) + 1):
             replay.fail("log", f"key {row.id} of {row.org_id} has no matching key_added entry in the log")
 
 
