@@ -84,7 +84,7 @@ def test_pages_need_login_and_next_stays_on_this_site(client) -> None:
     assert away.status_code == 302 and away.headers["Location"].startswith("/login?next=")
     for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         done = log_in(client, "tea", next=evil)
-        assert done.status_code == 303 and done.headers["Location"] == "/account/tokens"
+        assert done.status_code == 303 and done.headers["Location"] == "/producer/"  # a producer lands on their lots, never off-site
 
 
 def test_a_token_made_on_the_page_is_shown_once_works_and_dies_when_revoked(app, client) -> None:
