@@ -1,4 +1,4 @@
-"""The producer app in Chromium at a tablet's 768×1024 and a phone's 360×740: a pig farm creates a
+"""The producer app in Chromium at a tablet's 768×1024, a phone's 360×740 and a desktop's 1366×900: a pig farm creates a
 lot and records a step through the generated forms, and axe-core (bundled by the PyPI package
 axe-playwright-python: no CDN) finds no serious or critical violation on any producer page."""
 
@@ -14,7 +14,7 @@ from tests.browser.conftest import LiveServer, assert_local_only
 
 Axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
 
-SIZES = {"tablet": (768, 1024), "phone": (360, 740)}
+SIZES = {"tablet": (768, 1024), "phone": (360, 740), "desktop": (1366, 900)}
 
 
 @pytest.fixture(params=list(SIZES))

@@ -138,13 +138,13 @@ def friendly(err: FarmtraceError, kde: Kde | None, lang: str) -> str:
     return DATA_PATH.sub(label_of, err.message)
 
 
-def place_error(form: FlaskForm, err: FarmtraceError, kdes: Sequence[Kde], lang: str) -> bool:
-    """Put the core's refusal beside the field it names; False when it names no field of the form."""
+def show_error(form: FlaskForm, err: FarmtraceError, kdes: Sequence[Kde], lang: str) -> None:
+    """Put the core's refusal beside the field it names, or above the form when it names none."""
     match = FIELD_PATH.match(err.field or "")
     name = match.group(1) if match else None
     kde = next((k for k in kdes if k.name == name), None)
     if kde is None or field_name(kde.name) not in form:
-        return False
+        form.form_errors.append(friendly(err, None, lang))
+        return
     field = form[field_name(kde.name)]
     field.errors = [*field.errors, friendly(err, kde, lang)]
-    return True

@@ -17,7 +17,7 @@ from farmtrace.rules.declare import DECLARATIONS, Kde, kdes_of
 from farmtrace.rules.steps import FAMILIES
 from farmtrace.services import lineage, producer
 from farmtrace.web.producer.blueprint import actor, bp, ledger
-from farmtrace.web.producer.forms import build_form, entered, form_data, friendly, place_error
+from farmtrace.web.producer.forms import build_form, entered, form_data, friendly, show_error
 
 
 def _lang() -> str:
@@ -74,8 +74,7 @@ def _lot_form(family: str, type_: str, types: list[Any]) -> Any:
             ledger().append({"type": type_, "batch": batch_id, "data": data}, actor=actor())
             return redirect(url_for("producer.lot", batch_id=batch_id, made=1), 303)
         except FarmtraceError as err:
-            if not place_error(form, err, kdes, lang):
-                form.form_errors.append(friendly(err, None, lang))
+            show_error(form, err, kdes, lang)
             status = 422
     elif request.method == "POST":
         status = 400
@@ -124,8 +123,7 @@ def record(batch_id: str, type_: str) -> Any:
             ledger().append({"type": type_, "batch": batch_id, "data": data}, actor=actor())
             return redirect(url_for("producer.lot", batch_id=batch_id, recorded=type_), 303)
         except FarmtraceError as err:
-            if not place_error(form, err, kdes, lang):
-                form.form_errors.append(friendly(err, None, lang))
+            show_error(form, err, kdes, lang)
             status = 422
     elif request.method == "POST":
         status = 400
@@ -153,8 +151,7 @@ def receive(batch_id: str) -> Any:
             ledger().append({"type": "receive", "batch": batch_id, "data": data}, actor=actor())
             return redirect(url_for("producer.lot", batch_id=batch_id, recorded="receive"), 303)
         except FarmtraceError as err:
-            if not place_error(form, err, kdes, lang):
-                form.form_errors.append(friendly(err, None, lang))
+            show_error(form, err, kdes, lang)
             status = 422
     elif request.method == "POST":
         status = 400
@@ -206,8 +203,8 @@ def transform() -> Any:
         except FarmtraceError as err:
             if (err.field or "").startswith("take-") or err.field == "inputs":
                 taken_error[err.field or "inputs"] = friendly(err, None, lang)
-            elif not place_error(form, err, kdes, lang):
-                form.form_errors.append(friendly(err, None, lang))
+            else:
+                show_error(form, err, kdes, lang)
             status = 422
     elif request.method == "POST":
         status = 400
