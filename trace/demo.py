@@ -46,7 +46,8 @@ USERS = [("rice", "nanjiang-se-rice", "producer"), ("mill", "enyang-rice-mill", 
          ("meat", "bazhong-meat-park", "producer"), ("distillery", "pingchang-distillery", "producer"),
          ("water", "guangwu-spring", "producer"), ("shop", "bazhou-market", "producer"),
          ("lab", "bazhong-testing", "producer"), ("regulator", "bazhong-samr", "regulator"),
-         ("admin", "bazhong-samr", "admin")]
+         ("admin", "bazhong-samr", "admin"), ("pigfarm-admin", "qingyu-pig-farm", "admin"),
+         ("meat-admin", "bazhong-meat-park", "admin")]
 
 LAB, SAMR = "bazhong-testing", "bazhong-samr"
 # Each brand owner's GS1 company prefix, under GS1 prefix 952 (reserved by GS1 for demonstrations and

@@ -162,7 +162,12 @@ def signed_on_device(ledger: Ledger, key_ids: Iterable[str] | None = None) -> di
     key ids of the events on a page to read only those; an id that is no device key is left out.
     """
     with ledger.uow() as uow:
-        return {d.id: d.label for d in _device_keys(uow, None, None if key_ids is None else list(key_ids))}
+        return labels(uow, key_ids)
+
+
+def labels(uow: UnitOfWork, key_ids: Iterable[str] | None) -> dict[str, str]:
+    """`signed_on_device` inside a unit of work already open (the batch page's verification)."""
+    return {d.id: d.label for d in _device_keys(uow, None, None if key_ids is None else list(key_ids))}
 
 
 # ---- helpers --------------------------------------------------------------------------------

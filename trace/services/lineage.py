@@ -6,6 +6,7 @@ query per node; the graph's edges are then read in one more query.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from farmtrace.storage.uow import UnitOfWork
 from farmtrace.ledger.errors import InvalidEventError, NotFoundError, Said
 from farmtrace.rules.declare import unit_name
 from farmtrace.services.ledger import Ledger
-from farmtrace.services.append import append_custodial
+from farmtrace.services.append import append_custodial, append_many
 from farmtrace.services.transaction import Actor, StoredEvent
 
 
@@ -72,6 +73,22 @@ def transform(ledger: Ledger, inputs: list[dict[str, Any]], outputs: list[dict[s
                                                "inputs": links}}, actor=actor) for o in outputs]
         _check_balance(links, [m.body.data for m in made])
         return consumed + made
+    return ledger.appending(command)
+
+
+def transform_signed(ledger: Ledger, items: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[StoredEvent]:
+    """A transformation signed on a tablet: its `consume` events, then the `transform` events they feed,
+    each pre-signed `{"body", "signature"}` (or drafts, signed here), in one transaction, with the same
+    balance check as `transform`."""
+    def command(tx: Any) -> list[StoredEvent]:
+        made = append_many(tx, items, actor=actor)
+        outputs = [m.body.data for m in made if m.body.type == "transform"]
+        if not outputs or any(m.body.type not in ("consume", "transform") for m in made):
+            raise InvalidEventError(Said("a transformation is consume events followed by transform events",
+                                         "加工记录须为原料消耗记录加产出批次记录"), field="items")
+        links = [link for o in outputs for link in o.get("inputs", [])]
+        _check_balance(list({link["event"]: link for link in links}.values()), outputs)
+        return made
     return ledger.appending(command)
 
 

@@ -7,13 +7,14 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import col, or_, select
 
 from farmtrace.ledger.errors import NotFoundError, Said
 from farmtrace.rules.declare import DECLARATIONS, Declaration
 from farmtrace.rules.families import FAMILY_MODULES
+from farmtrace.services import devices
 from farmtrace.services.ledger import Ledger
 from farmtrace.storage.models import Batch, Event, Org
 
@@ -39,6 +40,7 @@ class Lot:
     transit_to: str | None  # org name, while in transit
     recalled: bool
     steps: int
+    head: str | None = None  # the chain head: what a step signed on a tablet links to
 
 
 @dataclass
@@ -58,7 +60,7 @@ class Home:
 def _lot(row: Batch, names: dict[str, str], recalled: bool) -> Lot:
     return Lot(row.id, row.product, row.lot, row.family, row.quantity, row.unit, row.status,
                names.get(row.org_id, row.org_id), names.get(row.transit_to or "", row.transit_to), recalled,
-               row.event_count)
+               row.event_count, row.head)
 
 
 def org_home(ledger: Ledger, org: str, *, q: str | None = None, limit: int = 200) -> Home:
@@ -170,11 +172,23 @@ def stock(ledger: Ledger, org: str, family: str | None = None) -> list[Lot]:
     return [lot for lot in org_home(ledger, org).in_stock if family is None or lot.family == family]
 
 
-def chain(ledger: Ledger, batch_id: str) -> list[tuple[str, str, str]]:
-    """(hash, type, at) of a lot's events, oldest first: what a correction may amend."""
+class Step(NamedTuple):
+    """One event of a lot as its pages list it."""
+
+    hash: str
+    type: str
+    at: str
+    key: str       # the signing key's id
+    device: str    # the device's label when a device key signed it, else ""
+
+
+def chain(ledger: Ledger, batch_id: str) -> list[Step]:
+    """A lot's events, oldest first, with who signed each: what a correction may amend."""
     with ledger.uow() as uow:
-        rows = uow.session.scalars(select(Event).where(col(Event.batch_id) == batch_id).order_by(col(Event.seq)))
-        return [(e.hash, e.type, e.at) for e in rows]
+        rows = list(uow.session.scalars(select(Event).where(col(Event.batch_id) == batch_id)
+                                        .order_by(col(Event.seq))))
+    labels = devices.signed_on_device(ledger, {e.key_id for e in rows})
+    return [Step(e.hash, e.type, e.at, e.key_id, labels.get(e.key_id, "")) for e in rows]
 
 
 def org_names(ledger: Ledger) -> dict[str, str]:

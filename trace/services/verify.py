@@ -24,7 +24,7 @@ import json
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from farmtrace.storage.engine import make_engine
 from farmtrace.storage.uow import (UnitOfWork, key_entries, read_event_range, read_merkle_nodes, seq_bounds,
                                    stream_batch_heads, stream_merkle_level)
 
+from farmtrace.services import devices
 from farmtrace.services.keys import ORG_PURPOSES
 from farmtrace.ledger import merkle
 from farmtrace.ledger.checkpoint import Checkpoint as SignedCheckpoint
@@ -484,6 +485,8 @@ class EventCheck:
     data: dict[str, Any]
     ok: bool
     reason: str | None
+    key: str = ""          # the signing key's id
+    device: str = ""       # the device's label, when a device key of the org signed it
 
 
 @functools.lru_cache(maxsize=65536)
@@ -528,5 +531,7 @@ def verify_batch(uow: UnitOfWork, batch_id: str, keys: Mapping[str, Any] | None 
         head = row.hash
         out.append(EventCheck(row.seq, row.hash, row.type, row.at, row.org_id,
                               body.get("data", {}) if isinstance(body.get("data"), dict) else {}, reason is None,
-                              reason))
-    return out
+                              reason, row.key_id))
+    labels = devices.labels(uow, {c.key for c in out})
+    return [replace(c, device=labels[c.key]) if c.key in labels else c for c in out]
+

@@ -17,11 +17,23 @@ from farmtrace.rules.declare import DECLARATIONS, Kde, kdes_of
 from farmtrace.rules.steps import FAMILIES
 from farmtrace.services import lineage, producer
 from farmtrace.web.producer.blueprint import actor, bp, ledger
-from farmtrace.web.producer.forms import build_form, entered, form_data, friendly, show_error
+from farmtrace.web.producer.forms import build_form, entered, field_name, form_data, friendly, show_error
 
 
 def _lang() -> str:
     return "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
+
+
+def _signing(type_: str, kdes: list[Kde], *, batch: str | None, lot: str = "", prev: str | None = None,
+             fixed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What static/device.js needs to build, sign and queue this form's event on the tablet: the
+    same `data` as `form_data` (fields by kind), the fixed parts, and the chain head it links to.
+    `batch` None: a new lot, its id made on the tablet from the lot code (as producer.new_batch_id)."""
+    return {"type": type_, "name": DECLARATIONS[type_].name(_lang()), "batch": batch, "lot": lot, "prev": prev,
+            "fixed": fixed or {},
+            "fields": [{"name": field_name(k.name), "kde": k.name, "kind": k.kind, "required": k.required}
+                       for k in kdes],
+            "lot_url": url_for("producer.lot", batch_id="BATCH")}
 
 
 def _held_by_me(batch_id: str) -> Any:
@@ -79,7 +91,8 @@ def _lot_form(family: str, type_: str, types: list[Any]) -> Any:
     elif request.method == "POST":
         status = 400
     return render_template("producer/new_lot.html", form=form, kdes=kdes, family=family, type_=type_,
-                           types=types, decl=DECLARATIONS[type_]), status
+                           types=types, decl=DECLARATIONS[type_],
+                           signing=_signing(type_, kdes, batch=None, fixed={"family": family})), status
 
 
 # ---- a lot and its steps ------------------------------------------------------------------------
@@ -128,7 +141,7 @@ def record(batch_id: str, type_: str) -> Any:
     elif request.method == "POST":
         status = 400
     return render_template("producer/record.html", form=form, row=row, type_=type_, decl=DECLARATIONS[type_],
-                           chain=chain), status
+                           chain=chain, signing=_signing(type_, kdes, batch=row.id, lot=row.lot, prev=row.head)), status
 
 
 # ---- receiving ----------------------------------------------------------------------------------
@@ -155,7 +168,9 @@ def receive(batch_id: str) -> Any:
             status = 422
     elif request.method == "POST":
         status = 400
-    return render_template("producer/receive.html", form=form, shipment=shipment), status
+    return render_template("producer/receive.html", form=form, shipment=shipment,
+                           signing=_signing("receive", kdes, batch=batch_id, lot=shipment.batch.lot, prev=shipment.ship,
+                                            fixed={"ship": shipment.ship, "unit": shipment.unit})), status
 
 
 # ---- transforming -------------------------------------------------------------------------------
@@ -208,5 +223,8 @@ def transform() -> Any:
             status = 422
     elif request.method == "POST":
         status = 400
+    signing = {**_signing("transform", kdes, batch=None, fixed={"family": family}),
+               "stock": {lot_.id: {"head": lot_.head, "unit": lot_.unit} for lot_ in stock}}
     return render_template("producer/transform.html", form=form, stock=stock, family=family, families=families,
+                           signing=signing,
                            taken=request.form if request.method == "POST" else {}, taken_error=taken_error), status

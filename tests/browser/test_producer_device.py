@@ -1,0 +1,177 @@
+"""The producer app signed on the tablet and kept on it without signal, in Chromium at 768×1024.
+
+A pig farm's tablet and a slaughterhouse's tablet each make their own Ed25519 key (WebCrypto,
+non-extractable, in IndexedDB), an admin of each org registers it, and every step after that is
+signed on the tablet: create, feed, ship; receive, slaughter (a transformation: consumes and the
+new lot signed together), ship to a shop. The label sheet's QR codes, read by zxing-cpp from the
+page as printed, open the lot's public page, which says which device signed each step; the outside
+auditor (tests/auditor.py) replays the whole log from public data and finds nothing wrong.
+Without signal (Playwright's offline mode) three steps wait in the tablet's queue and land once
+each when it returns, also when the connection dies mid-sync after the server has written them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from farmtrace.demo import DEMO_PASSWORD
+from farmtrace.services.devices import device_keys, revoke_device_key
+from farmtrace.services.log import make_checkpoint
+from farmtrace.services.transaction import Actor
+from farmtrace.services.verify import verify_batch
+from tests.auditor import audit as outside_audit
+from tests.browser.conftest import LiveServer
+
+zxingcpp = pytest.importorskip("zxingcpp")
+
+FARM, SLAUGHTERHOUSE, SHOP, LAB = "qingyu-pig-farm", "bazhong-meat-park", "bazhou-market", "bazhong-testing"
+SHELL_BUDGET = 150 * 1024  # bytes of the app shell before compression (issue "The producer app")
+
+
+@pytest.fixture
+def tablets(browser: Any) -> Iterator[Any]:
+    """Make tablets (768×1024, zh-CN), each a browser context of its own (its own IndexedDB and key)."""
+    made: list[Any] = []
+
+    def tablet(server: LiveServer, username: str, **options: Any) -> Any:
+        context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", **options)
+        made.append(context)
+        page = context.new_page()
+        page.goto(f"{server.url}/login")
+        page.fill("#username", username)
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server.url}/producer/")
+        ready(page)
+        return page
+
+    yield tablet
+    for context in made:
+        context.close()
+
+
+def ready(page: Any) -> None:
+    """Wait until device.js has read the tablet's key and the org's registered devices."""
+    page.wait_for_selector("#device-bar[data-ready]", state="attached")
+
+
+def register(page: Any, server: LiveServer, label: str) -> str:
+    page.goto(f"{server.url}/producer/device")
+    ready(page)
+    key = page.inner_text("#this-key")
+    page.fill("#device-label", label)
+    page.click("#register-device button")
+    page.wait_for_selector(f"#this-state:has-text('{label}')")
+    assert label in page.inner_text("#device-state")  # 在本平板（…）上签名
+    return key
+
+
+def fill(page: Any, fields: dict[str, str]) -> None:
+    for name, value in fields.items():
+        field = page.locator(f"[name='{name}']") if name.startswith("take-") else page.locator(f"#k_{name}")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
+def record(page: Any, path: str, fields: dict[str, str], *, server: LiveServer, done: str = "**/producer/batches/**") -> str:
+    """Open a form, fill it, submit it; the batch id of the page it lands on."""
+    page.goto(server.url + path)
+    ready(page)
+    fill(page, fields)
+    page.click("form[data-record] button.primary")
+    try:
+        page.wait_for_url(done, timeout=10_000)
+    except Exception as err:
+        raise AssertionError(f"{path}: {page.inner_text('main')[:1500]}") from err
+    ready(page)
+    return str(page.url.split("/batches/")[1].split("?")[0]) if "/batches/" in page.url else ""
+
+
+def events_of(server: LiveServer, batch: str) -> list[dict[str, Any]]:
+    """A batch's event bodies in chain order, each with its `hash` added."""
+    with server.ledger.uow() as uow:
+        return [{**json.loads(e.canonical), "hash": e.hash} for e in uow.events_of_batch(batch)]
+
+
+def new_pigs(page: Any, server: LiveServer, lot: str) -> str:
+    return record(page, "/producer/new?family=pork&type=animal_tagged", {
+        "product": "青峪猪 生猪", "lot": lot, "quantity": "2", "tags": "151192100000301\n151192100000302",
+        "birth_or_arrival": "2026-01-10", "breed": "青峪猪"}, server=server, done="**made=1")
+
+
+def test_a_pig_lot_goes_from_farm_to_shop_signed_on_two_tablets_and_the_outside_auditor_agrees(
+        fresh_server: LiveServer, tablets: Any) -> None:
+    server = fresh_server
+    farm = tablets(server, "pigfarm-admin")
+    farm_key = register(farm, server, "猪场平板 1 号")
+    pigs = new_pigs(farm, server, "QY-TAB-1")
+    for kind, fields in (("fed", {"feed": "玉米豆粕", "supplier": "通江饲料厂", "lot": "F-01", "kg": "120",
+                                  "additives": "无"}),
+                         ("quarantined", {"certificate_no": "5100000000999", "issuer": "通江县动物卫生监督所",
+                                          "head": "2", "tags": "151192100000301\n151192100000302"}),
+                         ("ship", {"to": SLAUGHTERHOUSE, "quantity": "2", "unit": "head",
+                                   "certificate_no": "HGZ-TAB-1"})):
+        record(farm, f"/producer/batches/{pigs}/record/{kind}", fields, server=server, done=f"**recorded={kind}")
+    assert farm.locator(".this-device:visible").count() == 4  # every step on the lot page: 本设备签名
+
+    meat = tablets(server, "meat-admin")
+    meat_key = register(meat, server, "屠宰车间平板")
+    record(meat, f"/producer/incoming/{pigs}", {"quantity": "2", "certificate_no": "HGZ-TAB-1", "live_weight": "230"},
+           server=server, done="**recorded=receive")
+    record(meat, f"/producer/batches/{pigs}/record/sample", {"lab": LAB, "sample_id": "A-TAB-1"},
+           server=server, done="**recorded=sample")
+    sample = events_of(server, pigs)[-1]["hash"]
+    for analyte, method, lod, unit, report in (("ASFV", "GB/T 18648-2020", "10", "copies/µL", "ASF-TAB-1"),
+                                               ("克伦特罗", "GB/T 22286-2008", "0.1", "µg/kg", "BA-TAB-1")):
+        server.ledger.append({"type": "test", "batch": pigs, "data": {  # the lab's own record (its app or the API)
+            "sample": sample, "analyte": analyte, "method": method, "value": None,
+            "lod": lod, "unit": unit, "report_no": report}}, actor=Actor(LAB))
+    carcass = record(meat, "/producer/transform", {f"take-{pigs}": "2", "product": "青峪猪 白条", "lot": "C-TAB-1",
+                                                   "quantity": "180", "unit": "KGM", "process": "slaughter",
+                                                   "asf_reports": "ASF-TAB-1"}, server=server, done="**made=1")
+    record(meat, f"/producer/batches/{carcass}/record/inspected", {
+        "stage": "post-mortem", "quarantine_certificate": "QHGZ-TAB-1", "quality_certificate": "RP-TAB-1"},
+        server=server, done="**recorded=inspected")
+    record(meat, f"/producer/batches/{carcass}/record/ship", {"to": SHOP, "quantity": "180", "unit": "KGM"},
+           server=server, done="**recorded=ship")
+
+    signers = {e["type"]: e["key"] for e in events_of(server, pigs)}
+    assert signers["animal_tagged"] == signers["fed"] == signers["ship"] == farm_key
+    assert signers["receive"] == signers["sample"] == signers["consume"] == meat_key
+    assert [e["key"] for e in events_of(server, carcass)] == [meat_key] * 3  # transform, inspected, ship
+    consumed = next(e for e in events_of(server, pigs) if e["type"] == "consume")
+    made = events_of(server, carcass)[0]
+    assert made["data"]["inputs"][0]["event"] == consumed["hash"]
+    with server.ledger.uow() as uow:
+        assert uow.batch(pigs).status == "consumed" and uow.batch(carcass).quantity == "180"  # type: ignore[union-attr]
+
+    # The label sheet as printed: every QR code on it opens the carcass lot's public page
+    meat.goto(f"{server.url}/producer/batches/{carcass}/labels")
+    meat.wait_for_load_state("networkidle")
+    codes = zxingcpp.read_barcodes(Image.open(io.BytesIO(meat.screenshot(full_page=True))))
+    assert codes and all(c.format == zxingcpp.BarcodeFormat.QRCode for c in codes)
+    base = str(server.app.config["FARMTRACE"].base_url)
+    for url in {c.text for c in codes}:
+        assert url.startswith(base + "/"), url
+        meat.goto(server.url + url[len(base):])
+        assert "C-TAB-1" in meat.inner_text("main"), url
+    meat.goto(f"{server.url}/batches/{carcass}")
+    assert meat.locator(".signer:has-text('屠宰车间平板')").count() == 3
+    meat.goto(f"{server.url}/batches/{pigs}")
+    page = meat.inner_text("main")
+    assert page.count("由设备“猪场平板 1 号”签名") == 4 and "由设备“屠宰车间平板”签名" in page
+
+    with server.ledger.uow() as uow:
+        assert all(check.ok for b in (pigs, carcass) for check in verify_batch(uow, b))
+    make_checkpoint(server.ledger, force=True)
+    seen = outside_audit(server.url)
+    assert seen.ok, seen.invalid
+    assert seen.keys[farm_key]["org"] == FARM and seen.keys[meat_key]["org"] == SLAUGHTERHOUSE
