@@ -175,3 +175,164 @@ def test_a_pig_lot_goes_from_farm_to_shop_signed_on_two_tablets_and_the_outside_
     seen = outside_audit(server.url)
     assert seen.ok, seen.invalid
     assert seen.keys[farm_key]["org"] == FARM and seen.keys[meat_key]["org"] == SLAUGHTERHOUSE
+
+
+def observe(page: Any, server: LiveServer, batch: str, step: str, *, done: str) -> None:
+    """Record a plain observation on a lot (its form may come from the service worker)."""
+    page.goto(f"{server.url}/producer/batches/{batch}/record/observe")
+    ready(page)
+    fill(page, {"step": step})
+    page.click("form[data-record] button.primary")
+    page.wait_for_url(done)
+    ready(page)
+
+
+def shell_bytes(page: Any) -> int:
+    """Bytes (before compression) of what the service worker keeps as the app shell."""
+    return int(page.evaluate("""async () => {
+        const shell = await caches.open("farmtrace-shell-v1");
+        let n = 0;
+        for (const req of await shell.keys()) n += (await (await shell.match(req)).arrayBuffer()).byteLength;
+        return n;
+    }"""))
+
+
+def controlled(page: Any) -> None:
+    """Wait until the service worker controls the page (it claims clients when it activates)."""
+    for _ in range(50):
+        if page.evaluate("Boolean(navigator.serviceWorker.controller)"):
+            return
+        page.wait_for_timeout(100)
+        page.reload()
+        ready(page)
+    raise AssertionError("the service worker never took control")
+
+
+def test_three_steps_recorded_without_signal_land_exactly_once_when_it_returns(
+        fresh_server: LiveServer, tablets: Any) -> None:
+    server = fresh_server
+    farm = tablets(server, "pigfarm-admin")
+    key = register(farm, server, "猪场平板 2 号")
+    pigs = new_pigs(farm, server, "QY-OFF-1")
+    controlled(farm)
+    for seen in ("/producer/", f"/producer/batches/{pigs}"):  # seen online: kept, with the lot's forms
+        farm.goto(server.url + seen)
+        ready(farm)
+    farm.wait_for_load_state("networkidle")
+    assert shell_bytes(farm) <= SHELL_BUDGET
+    before = server.ledger.row_counts()
+
+    farm.context.set_offline(True)
+    farm.goto(f"{server.url}/producer/")  # the shell loads from the service worker, no network
+    ready(farm)
+    assert "QY-OFF-1" in farm.inner_text("main") and farm.is_visible("#net-state")
+    for n in (1, 2, 3):
+        observe(farm, server, pigs, f"离线巡查 {n}", done="**queued=1")
+        assert farm.inner_text("#queue-count") == str(n)
+    assert server.ledger.row_counts() == before  # nothing reached the server
+    farm.goto(f"{server.url}/producer/queue")
+    ready(farm)
+    assert farm.locator("#queue-list li[data-status=queued]").count() == 3
+
+    farm.context.set_offline(False)  # the `online` event starts the sync
+    farm.wait_for_selector("#queue-count:text-is('0')")
+    farm.wait_for_selector("#queue-empty:visible")
+    steps = [e for e in events_of(server, pigs) if e["type"] == "observe"]
+    assert [e["data"]["step"] for e in steps] == ["离线巡查 1", "离线巡查 2", "离线巡查 3"]
+    assert {e["key"] for e in steps} == {key}
+    with server.ledger.uow() as uow:
+        assert all(check.ok for check in verify_batch(uow, pigs))
+    farm.evaluate("FarmtraceDevice.syncAll()")  # once more: nothing is left to send twice
+    assert len([e for e in events_of(server, pigs) if e["type"] == "observe"]) == 3
+
+
+def test_a_sync_whose_answers_are_lost_after_the_server_wrote_still_lands_exactly_once(
+        fresh_server: LiveServer, tablets: Any) -> None:
+    server = fresh_server
+    farm = tablets(server, "pigfarm-admin", service_workers="block")  # so that routes see the posts
+    register(farm, server, "猪场平板 3 号")
+    pigs = new_pigs(farm, server, "QY-CUT-1")
+    written: list[int] = []
+
+    def cut_after_writing(route: Any) -> None:
+        answer = route.fetch()  # the server writes, then the connection dies before the answer arrives
+        written.append(answer.status)
+        route.abort("connectionreset")
+
+    farm.route("**/producer/sync", cut_after_writing)
+    for n in (1, 2, 3):
+        observe(farm, server, pigs, f"断线 {n}", done="**queued=1")
+    assert written.count(201) == 3 and set(written) == {200, 201}  # each page load retried: answered 200
+    assert farm.inner_text("#queue-count") == "3"  # the tablet does not know they landed
+    landed = [e["id"] for e in events_of(server, pigs) if e["type"] == "observe"]
+    assert len(landed) == 3
+
+    farm.evaluate("FarmtraceDevice.syncAll()")  # mid-sync the connection is cut again
+    farm.unroute("**/producer/sync")
+    farm.evaluate("FarmtraceDevice.syncAll()")
+    farm.wait_for_selector("#queue-count:text-is('0')")
+    assert [e["id"] for e in events_of(server, pigs) if e["type"] == "observe"] == landed  # each once
+
+
+def test_a_step_signed_after_someone_else_recorded_shows_the_conflict_and_is_re_signed_after_theirs(
+        fresh_server: LiveServer, tablets: Any) -> None:
+    server = fresh_server
+    farm = tablets(server, "pigfarm-admin", service_workers="block")
+    register(farm, server, "猪场平板 4 号")
+    pigs = new_pigs(farm, server, "QY-CON-1")
+    farm.route("**/producer/sync", lambda route: route.abort("internetdisconnected"))
+    observe(farm, server, pigs, "平板上的巡查", done="**queued=1")
+    server.ledger.append({"type": "observe", "batch": pigs, "data": {"step": "办公室补录"}},
+                         actor=Actor(FARM, "pigfarm"))  # someone else, first
+    farm.unroute("**/producer/sync")
+    farm.goto(f"{server.url}/producer/queue")
+    ready(farm)
+    conflict = farm.locator("#queue-list li[data-status=conflict]")
+    conflict.wait_for()
+    assert "他人已先在该批次上录入了新记录" in conflict.inner_text()
+    conflict.locator("button.primary").click()  # 接在其后重新签名
+    farm.wait_for_selector("#queue-count:text-is('0')")
+    assert [e["data"]["step"] for e in events_of(server, pigs) if e["type"] == "observe"] == ["办公室补录", "平板上的巡查"]
+    with server.ledger.uow() as uow:
+        assert all(check.ok for check in verify_batch(uow, pigs))
+
+
+def test_a_revoked_tablets_queued_step_is_refused_and_what_it_signed_before_still_verifies(
+        fresh_server: LiveServer, tablets: Any) -> None:
+    server = fresh_server
+    farm = tablets(server, "pigfarm-admin", service_workers="block")
+    key = register(farm, server, "猪场平板 5 号")
+    pigs = new_pigs(farm, server, "QY-REV-1")
+    farm.route("**/producer/sync", lambda route: route.abort("internetdisconnected"))
+    observe(farm, server, pigs, "吊销前签的", done="**queued=1")
+    revoke_device_key(server.ledger, FARM, key, by_user=None, reason="compromise")  # the tablet was lost
+    before = server.ledger.row_counts()
+    farm.unroute("**/producer/sync")
+    farm.goto(f"{server.url}/producer/queue")
+    ready(farm)
+    refused = farm.locator("#queue-list li[data-status=refused]")
+    refused.wait_for()
+    assert server.ledger.row_counts() == before
+    assert "吊销" in farm.inner_text("#device-state")  # 本平板的密钥已被吊销
+    assert [k.is_revoked for k in device_keys(server.ledger, FARM)] == [True]
+    with server.ledger.uow() as uow:
+        checks = verify_batch(uow, pigs)
+    assert checks[0].key == key and all(c.ok for c in checks)  # signed before the revocation: still verifies
+
+
+def test_a_refused_step_signed_on_the_tablet_shows_its_error_beside_the_field_and_writes_nothing(
+        fresh_server: LiveServer, tablets: Any) -> None:
+    server = fresh_server
+    farm = tablets(server, "pigfarm-admin", service_workers="block")
+    register(farm, server, "猪场平板 6 号")
+    before = server.ledger.row_counts()
+    farm.goto(f"{server.url}/producer/new?family=pork&type=animal_tagged")
+    ready(farm)
+    fill(farm, {"product": "青峪猪 生猪", "lot": "QY-BAD-1", "quantity": "two", "tags": "151192100000301",
+                "birth_or_arrival": "2026-01-10", "breed": "青峪猪"})
+    farm.click("form[data-record] button.primary")
+    error = farm.locator("#k_quantity-error")
+    error.wait_for()
+    assert "头数" in error.inner_text() and farm.get_attribute("#k_quantity", "aria-invalid") == "true"
+    assert farm.locator(".error-summary").count() == 1
+    assert server.ledger.row_counts() == before

@@ -131,7 +131,8 @@ def head(batch_id: str) -> Any:
         return _refusal(NotFoundError(Said(f"no lot {batch_id}", f"没有批次 {batch_id}"), field="batch"))
     if row.org_id != actor().org:
         return _refusal(PermissionDeniedError(Said("this lot is not held by your org", "该批次不在本机构")))
-    response = jsonify({"batch": row.id, "head": row.head, "status": row.status})
+    steps = producer.chain(ledger(), batch_id)
+    response = jsonify({"batch": row.id, "head": row.head, "at": steps[-1].at if steps else None, "status": row.status})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -187,15 +187,18 @@
       if (sent) note(say("synced", { n: sent }));
     }
   }
-  async function resign(id) { // re-chain a conflicted entry, and the later ones of its lot, after the lot's head now
+  async function resign(id) { // re-chain a conflicted entry, and the later ones of its lot, after the lot's head now;
+    // a step whose time was before the head's takes the head's time: a lot's steps are in time order
     const first = await get("queue", id);
     const reg = await registration();
     if (!first || !reg.current) return;
     const r = await fetch(bar.dataset.head.replace("BATCH", encodeURIComponent(first.batch)), { credentials: "same-origin" });
     if (!r.ok) return;
-    let prev = (await r.json()).head;
+    const now_ = await r.json();
+    let prev = now_.head;
     for (const e of (await queued()).filter((q) => q.batch === first.batch && q.made >= first.made && q.kind === "device" && q.items.length === 1)) {
       const obj = { ...e.items[0].body, key: reg.key.kid };
+      if (now_.at && Date.parse(obj.at) < Date.parse(now_.at)) obj.at = now_.at; // after theirs, never before
       if (prev) obj.prev = prev; else delete obj.prev;
       const s = await signed(reg.key, obj);
       await put("queue", { ...e, items: [s.item], heads: { [e.batch]: s.hash }, status: "queued", message: "" });
