@@ -83,5 +83,9 @@ def test_a_farm_worker_creates_a_lot_and_records_a_step_and_every_page_passes_ax
 
     tablet.click("text=加工")
     problems["processing"] = _serious(tablet)
+    for name, path in (("this tablet", "/producer/device"), ("waiting to sync", "/producer/queue")):
+        tablet.goto(url + path)
+        tablet.wait_for_selector("#device-bar[data-ready]", state="attached")
+        problems[name] = _serious(tablet)
     assert not {name: found for name, found in problems.items() if found}, problems
     assert_local_only(tablet.seen)

@@ -130,7 +130,8 @@ def test_producer_pages_read_in_chinese_by_default(client: FlaskClient) -> None:
     lot = new_pig_lot(client, "QY-APP-4")
     pages = ["/producer/", "/producer/new?family=pork&type=animal_tagged", f"/producer/batches/{lot}",
              f"/producer/batches/{lot}/record/fed", f"/producer/batches/{lot}/record/ship",
-             f"/producer/batches/{lot}/record/correct", "/producer/transform"]
+             f"/producer/batches/{lot}/record/correct", "/producer/transform", "/producer/device",
+             "/producer/queue"]
     untranslated = {}
     for path in pages:
         response = client.get(path)
