@@ -122,8 +122,9 @@ def org() -> None:
 def org_create(org_id: str, name: str, kind: str, family: str | None, uscc: str | None, county: str | None,
                cma: str | None) -> None:
     """Register an org and give it a signing key."""
+    from farmtrace.services import admin
     ledger = _ledger()
-    ledger.create_org(org_id, name, kind=kind, family=family, uscc=uscc, county=county, cma=cma)
+    admin.create_org(ledger, org_id, name, kind=kind, family=family, uscc=uscc, county=county, cma=cma, by_user=None)
     with ledger.uow() as uow:
         key = uow.current_key(org_id)
     click.echo(f"org {org_id} created; key {key.id if key else '-'}")
@@ -134,7 +135,8 @@ def org_create(org_id: str, name: str, kind: str, family: str | None, uscc: str 
 @click.argument("number")
 def org_cma(org_id: str, number: str) -> None:
     """Record a lab's 资质认定 (CMA) certificate number; samples may then name it."""
-    _ledger().set_cma(org_id, number)
+    from farmtrace.services import admin
+    admin.set_cma(_ledger(), org_id, number, by_user=None)
     click.echo(f"lab {org_id}: CMA {number}")
 
 
@@ -148,7 +150,8 @@ def org_prefix() -> None:
 @click.argument("prefix")
 def org_prefix_add(org_id: str, prefix: str) -> None:
     """Register GS1 company PREFIX (4-12 digits, GTIN-13 form) to ORG_ID."""
-    added = _ledger().add_company_prefix(org_id, prefix)
+    from farmtrace.services import admin
+    added = admin.add_company_prefix(_ledger(), org_id, prefix, by_user=None)
     click.echo(f"prefix {prefix} registered to {org_id}" if added else f"{org_id} already holds prefix {prefix}")
 
 
@@ -172,7 +175,8 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def user_create(username: str, org_id: str, role: str, password: str) -> None:
     """Create a user of an org."""
-    _ledger().create_user(org_id, username, password, role=role)
+    from farmtrace.services import admin
+    admin.create_user(_ledger(), org_id, username, password, role=role, by_user=None)
     click.echo(f"user {username} created")
 
 
@@ -181,8 +185,8 @@ def user_create(username: str, org_id: str, role: str, password: str) -> None:
 @click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
 def user_password(username: str, password: str) -> None:
     """Set a user's password (8-128 characters); every session of that user ends."""
-    from farmtrace.services.accounts import set_password
-    set_password(_ledger(), username, password)
+    from farmtrace.services import admin
+    admin.reset_password(_ledger(), username, password, by_user=None)
     click.echo(f"password of {username} changed; their sessions have ended")
 
 
@@ -195,7 +199,8 @@ def key() -> None:
 @click.argument("org_id")
 def key_rotate(org_id: str) -> None:
     """Replace an org's key with a new one (logged as key_added with replaces)."""
-    row = _ledger().rotate_key(org_id)
+    from farmtrace.services import admin
+    row = admin.rotate_org_key(_ledger(), org_id, by_user=None)
     click.echo(f"org {org_id} now signs with key {row.id}")
 
 
@@ -219,8 +224,8 @@ def token() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), default=None, help="Expire after this many days (default: never).")
 def token_create(username: str, days: int | None) -> None:
     """Make an API token for USERNAME and print it once (it is stored only as a hash)."""
-    from farmtrace.services.tokens import create_token
-    made = create_token(_ledger(), username, days=days)
+    from farmtrace.services import admin
+    made = admin.create_token(_ledger(), username, days=days, by_user=None)
     until = made.expires_at.isoformat(timespec="seconds") if made.expires_at else "until revoked"
     click.echo(f"token {made.id} for {username} ({until}); shown once, keep it secret:", err=True)
     click.echo(made.token)
@@ -230,16 +235,17 @@ def token_create(username: str, days: int | None) -> None:
 @click.argument("token_id", type=click.IntRange(1, None))
 def token_revoke(token_id: int) -> None:
     """Revoke an API token by its id; requests with it are refused from now on."""
-    from farmtrace.services.tokens import revoke_token
-    info = revoke_token(_ledger(), token_id)
+    from farmtrace.services import admin
+    info = admin.revoke_token(_ledger(), token_id, by_user=None)
     click.echo(f"token {info.id} ({info.prefix}…, user {info.username}) revoked")
 
 
 @token.command("list")
-def token_list() -> None:
+@click.option("--org", "org_id", default=None, help="Only the tokens of this org's users.")
+def token_list(org_id: str | None) -> None:
     """List API tokens (id, prefix, user, org, role, state); never the tokens themselves."""
-    from farmtrace.services.tokens import list_tokens
-    for t in list_tokens(_ledger()):
+    from farmtrace.services import admin
+    for t in admin.list_tokens(_ledger(), org_id, by_user=None):
         state = "revoked" if t.revoked_at else (f"expires {t.expires_at:%Y-%m-%d}" if t.expires_at else "active")
         click.echo(f"{t.id}\t{t.prefix}…\t{t.username}\t{t.org}\t{t.role}\t{state}")
 
@@ -521,6 +527,130 @@ def key_device_revoke(org_id: str, key_id: str, reason: str, suspected_since: st
     gone = _device_command(lambda: revoke_device_key(ledger, org_id, key_id, by_user=None, reason=reason,
                                                      suspected_since=suspected_since))
     click.echo(f"device {gone.label} of {org_id}: key {key_id} revoked ({reason}) at log position {gone.revoked_seq}")
+
+
+# ---- administration: the same services as the admin pages (services/admin.py, docs/admin.md) ----
+
+@org.command("list", cls=OneLineUsage)
+def org_list() -> None:
+    """List orgs: id, kind, family, users, name."""
+    from farmtrace.services import admin
+    for o in admin.list_orgs(_ledger(), None):
+        click.echo(f"{o.id}\t{o.kind}\t{o.family or '-'}\t{o.users}\t{o.name}")
+
+
+@org.command("show", cls=OneLineUsage)
+@click.argument("org_id")
+def org_show(org_id: str) -> None:
+    """Show one org's details: name, contact, GS1 prefixes, CMA number, licences."""
+    from farmtrace.services import admin
+    o = admin.org_info(_ledger(), org_id, None)
+    rows = [("id", o.id), ("name", o.name), ("kind", o.kind), ("family", o.family), ("uscc", o.uscc),
+            ("county", o.county), ("cma", o.cma_number), ("contact_name", o.contact_name),
+            ("contact_phone", o.contact_phone), ("address", o.address), ("prefixes", " ".join(o.prefixes)),
+            *((f"licence.{lic.kind}", lic.number) for lic in o.licences), ("users", str(o.users))]
+    for name, value in rows:
+        click.echo(f"{name}\t{value or '-'}")
+
+
+@org.command("edit", cls=OneLineUsage)
+@click.argument("org_id")
+@click.option("--name", default=None, help="The org's name (1-200 characters).")
+@click.option("--contact-name", default=None, help="Contact person (联系人); an empty value clears it.")
+@click.option("--contact-phone", default=None, help="Contact phone (联系电话), e.g. 0827-5261234.")
+@click.option("--address", default=None, help="Address (地址).")
+def org_edit(org_id: str, name: str | None, contact_name: str | None, contact_phone: str | None,
+             address: str | None) -> None:
+    """Change an org's name or contact details; options not given stay as they are."""
+    from farmtrace.services import admin
+    if name is None and contact_name is None and contact_phone is None and address is None:
+        _bad_arguments("give at least one of --name, --contact-name, --contact-phone, --address")
+    o = admin.edit_org(_ledger(), org_id, by_user=None, name=name, contact_name=contact_name,
+                       contact_phone=contact_phone, address=address)
+    click.echo(f"org {o.id}: {o.name}; contact {o.contact_name or '-'} {o.contact_phone or '-'}; "
+               f"address {o.address or '-'}")
+
+
+@org.group("licence")
+def org_licence() -> None:
+    """Licence numbers: sc (食品生产许可证), jy (食品经营许可证), slaughter (生猪定点屠宰证),
+    animal_epidemic (动物防疫条件合格证)."""
+
+
+@org_licence.command("add", cls=OneLineUsage)
+@click.argument("org_id")
+@click.argument("kind", type=click.Choice(["sc", "jy", "slaughter", "animal_epidemic"]))
+@click.argument("number")
+def org_licence_add(org_id: str, kind: str, number: str) -> None:
+    """Record ORG_ID's licence NUMBER of KIND (replacing the one recorded before)."""
+    from farmtrace.services import admin
+    made = admin.set_licence(_ledger(), org_id, kind, number, by_user=None)
+    click.echo(f"{org_id}: licence {made.kind} {made.number}")
+
+
+@org_licence.command("remove", cls=OneLineUsage)
+@click.argument("org_id")
+@click.argument("kind", type=click.Choice(["sc", "jy", "slaughter", "animal_epidemic"]))
+def org_licence_remove(org_id: str, kind: str) -> None:
+    """Remove ORG_ID's licence of KIND (withdrawn, or recorded by mistake)."""
+    from farmtrace.services import admin
+    gone = admin.remove_licence(_ledger(), org_id, kind, by_user=None)
+    click.echo(f"{org_id}: licence {gone.kind} {gone.number} removed")
+
+
+@org_licence.command("list", cls=OneLineUsage)
+@click.argument("org_id")
+def org_licence_list(org_id: str) -> None:
+    """List ORG_ID's licences: kind, number."""
+    from farmtrace.services import admin
+    for lic in admin.org_info(_ledger(), org_id, None).licences:
+        click.echo(f"{lic.kind}\t{lic.number}")
+
+
+@user.command("list", cls=OneLineUsage)
+@click.argument("org_id", required=False)
+def user_list(org_id: str | None) -> None:
+    """List users (all, or ORG_ID's): username, org, role, live API tokens."""
+    from farmtrace.services import admin
+    for u in admin.list_users(_ledger(), org_id, by_user=None):
+        click.echo(f"{u.username}\t{u.org}\t{u.role}\t{u.active_tokens}")
+
+
+@user.command("role", cls=OneLineUsage)
+@click.argument("username")
+@click.argument("role", type=click.Choice(["producer", "regulator", "admin"]))
+def user_role(username: str, role: str) -> None:
+    """Change USERNAME's role (an org's last admin keeps theirs; regulator only in a regulator org)."""
+    from farmtrace.services import admin
+    u = admin.set_role(_ledger(), username, role, by_user=None)
+    click.echo(f"user {u.username} ({u.org}) is now {u.role}")
+
+
+@key.command("list", cls=OneLineUsage)
+@click.argument("org_id")
+def key_list(org_id: str) -> None:
+    """List ORG_ID's keys: id, purpose (org or device), added at log position, state."""
+    from farmtrace.services import admin
+    from farmtrace.services.devices import device_keys
+    ledger = _ledger()
+    for k in admin.org_keys(ledger, org_id, by_user=None):
+        state = "current" if k.is_current else f"{k.end_reason} at {k.ended_seq}"
+        click.echo(f"{k.id}\torg\t{k.added_seq}\t{state}")
+    for d in device_keys(ledger, org_id):
+        state = "current" if not d.is_revoked else f"{d.reason} at {d.revoked_seq}"
+        click.echo(f"{d.id}\tdevice\t{d.added_seq}\t{state}\t{d.label}")
+
+
+@key.command("revoke-org", cls=OneLineUsage)
+@click.argument("org_id")
+@click.argument("key_id")
+@click.option("--reason", type=click.Choice(["compromise", "retired"]), default="compromise", show_default=True)
+def key_revoke_org(org_id: str, key_id: str, reason: str) -> None:
+    """Revoke ORG_ID's own key KEY_ID now; if it was the current key, the org gets a new one at once."""
+    from farmtrace.services import admin
+    gone, new = admin.revoke_org_key(_ledger(), org_id, key_id, reason=reason, by_user=None)
+    click.echo(f"key {gone.id} of {org_id} revoked ({reason}) at log position {gone.ended_seq}"
+               + (f"; {org_id} now signs with key {new.id}" if new else ""))
 
 
 if __name__ == "__main__":

@@ -245,6 +245,10 @@ def test_three_steps_recorded_without_signal_land_exactly_once_when_it_returns(
     farm.evaluate("FarmtraceDevice.syncAll()")  # once more: nothing is left to send twice
     assert len([e for e in events_of(server, pigs) if e["type"] == "observe"]) == 3
 
+    farm.click("form[action$='/logout'] button")  # the next person on this tablet sees none of these pages
+    farm.wait_for_url(f"{server.url}/")
+    assert farm.evaluate("caches.keys()") == []
+
 
 def test_a_sync_whose_answers_are_lost_after_the_server_wrote_still_lands_exactly_once(
         fresh_server: LiveServer, tablets: Any) -> None:

@@ -47,6 +47,18 @@ class Account:
         return self.role == "admin"
 
 
+OPERATOR_ORG_KIND = "regulator"
+
+
+def is_operator(uow: UnitOfWork, user: User) -> bool:
+    """Whether `user` is an operator: an admin of an org of kind regulator (docs/admin.md). An operator
+    manages every org on the admin pages; any other admin only their own org."""
+    if user.role != "admin":
+        return False
+    org = uow.org(user.org_id)
+    return org is not None and org.kind == OPERATOR_ORG_KIND
+
+
 def _fingerprint(user: User) -> str:
     return f"{user.id}:{user.session_generation}:{hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]}"
 

@@ -2,8 +2,9 @@
 
 The tablet makes its key pair (WebCrypto, non-extractable) and keeps the private half; the server
 holds only the public one, so not even the operator can sign as the device. Rules:
-1. Only the operator (the command line: `by_user=None`) or an admin of the org itself registers or
-   revokes an org's device keys; each act is also written to the audit trail (services/audit.py).
+1. Only the operator (the command line: `by_user=None`, or on the admin pages an admin of a regulator
+   org, `accounts.is_operator`) or an admin of the org itself registers or revokes an org's device
+   keys; each act is also written to the audit trail (services/audit.py).
 2. A public key is canonical base64 of 32 bytes that decodes to a point of the curve and is not of
    small order (such a "key" would let anyone forge signatures that verify).
 3. Registering writes a `key_added` entry signed by the operator's log key, naming the org and the
@@ -32,6 +33,7 @@ from farmtrace.storage.uow import UnitOfWork
 
 from farmtrace.services import audit
 from farmtrace.services import keys as _keys
+from farmtrace.services.accounts import is_operator
 from farmtrace.services.ledger import Ledger
 from farmtrace.ledger.errors import (InvalidRequestError, KeyStateError, NotFoundError, PermissionDeniedError,
                                      Said)
@@ -210,7 +212,7 @@ def _admin(uow: UnitOfWork, org: str, by_user: str | None) -> User | None:
     user = uow.user(by_user)
     if user is None or user.id is None:
         raise NotFoundError(Said(f"no user {by_user}", f"没有用户 {by_user}"), field="by_user")
-    if user.role != "admin" or user.org_id != org:
+    if user.role != "admin" or (user.org_id != org and not is_operator(uow, user)):
         raise PermissionDeniedError(Said(f"only an admin of {org} registers or revokes its device keys",
                                          f"只有 {org} 的管理员可以登记或吊销其设备密钥"), field="by_user")
     return user

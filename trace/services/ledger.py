@@ -121,38 +121,13 @@ class Ledger:
 
         A lab's `cma` (its 资质认定 CMA certificate number) lets samples name it; see custody rule 1a.
         """
-        if cma is not None:
-            _check_cma(cma, kind)
-        if not IDENT.match(org_id or ""):
-            raise InvalidEventError("org id must be letters, digits, . _ : - (at most 64)", field="id")
-        if not name or len(name) > 200:
-            raise InvalidEventError("org name must be 1-200 characters", field="name")
-        if kind not in ORG_KINDS:
-            raise InvalidEventError(f"org kind must be one of {', '.join(ORG_KINDS)}", field="kind")
-
-        def command(uow: UnitOfWork) -> Org:
-            if uow.org(org_id) is not None:
-                raise ChainConflictError(f"org {org_id} already exists", field="id")
-            org = Org(id=org_id, name=name, kind=kind, family=family, uscc=uscc, county=county, cma_number=cma)
-            uow.add(org)
-            uow.flush()
-            if with_key:
-                _keys.ensure_log_key(uow, self.signer)
-                _keys.add_org_key(uow, self.signer, org_id)
-            return org
-        return self.write(command)
+        check_new_org(org_id, name, kind=kind, cma=cma)
+        return self.write(lambda uow: add_org(uow, self.signer, org_id, name, kind=kind, family=family, uscc=uscc,
+                                              county=county, cma=cma, with_key=with_key))
 
     def set_cma(self, org_id: str, cma: str) -> Org:
         """Record (or replace) a lab's 资质认定 (CMA) certificate number."""
-        def command(uow: UnitOfWork) -> Org:
-            org = uow.org(org_id)
-            if org is None:
-                raise NotFoundError(f"no org {org_id}", field="org")
-            _check_cma(cma, org.kind)
-            org.cma_number = cma
-            uow.add(org)
-            return org
-        return self.write(command)
+        return self.write(lambda uow: record_cma(uow, org_id, cma))
 
     def add_company_prefix(self, org_id: str, prefix: str) -> bool:
         """Register a GS1 company prefix to an org; False when it already holds exactly that prefix.
@@ -160,22 +135,8 @@ class Ledger:
         Raises InvalidEventError (not a company prefix), NotFoundError (no org), ChainConflictError
         (the prefix overlaps one registered to another org: GS1 gives each GTIN one owner).
         """
-        problem = company_prefix_problem(prefix)
-        if problem is not None:
-            raise InvalidEventError(problem, field="prefix")
-
-        def command(uow: UnitOfWork) -> bool:
-            if uow.org(org_id) is None:
-                raise NotFoundError(f"no org {org_id}", field="org")
-            for row in uow.all_company_prefixes():
-                if row.prefix == prefix and row.org_id == org_id:
-                    return False
-                if prefixes_overlap(row.prefix, prefix) and row.org_id != org_id:
-                    raise ChainConflictError(f"厂商识别代码 {prefix} 与 {row.org_id} 的 {row.prefix} 重叠。Prefix {prefix} "
-                                             f"overlaps {row.prefix} of {row.org_id}.", field="prefix")
-            uow.add(OrgPrefix(prefix=prefix, org_id=org_id))
-            return True
-        return self.write(command)
+        check_company_prefix(prefix)
+        return self.write(lambda uow: add_prefix(uow, org_id, prefix))
 
     def company_prefixes(self, org_id: str | None = None) -> list[OrgPrefix]:
         """The registered GS1 company prefixes (of one org, or of all), by org then prefix."""
@@ -185,22 +146,8 @@ class Ledger:
             return [row for row in uow.all_company_prefixes() if org_id is None or row.org_id == org_id]
 
     def create_user(self, org_id: str, username: str, password: str, *, role: str = "producer") -> User:
-        if role not in ROLES:
-            raise InvalidEventError(f"role must be one of {', '.join(ROLES)}", field="role")
-        if not IDENT.match(username or ""):
-            raise InvalidEventError("username must be letters, digits, . _ : -", field="username")
-        if not 8 <= len(password) <= 128:
-            raise InvalidEventError("password must be 8 to 128 characters", field="password")
-
-        def command(uow: UnitOfWork) -> User:
-            if uow.org(org_id) is None:
-                raise NotFoundError(f"no org {org_id}", field="org")
-            if uow.user(username) is not None:
-                raise ChainConflictError(f"user {username} already exists", field="username")
-            user = User(org_id=org_id, username=username, password_hash=PASSWORDS.hash(password), role=role)
-            uow.add(user)
-            return user
-        return self.write(command)
+        check_new_user(username, password, role=role)
+        return self.write(lambda uow: add_user(uow, org_id, username, password, role=role))
 
     def rotate_key(self, org_id: str) -> SigningKey:
         return self.write(lambda uow: _keys.rotate_org_key(uow, self.signer, org_id))
@@ -224,3 +171,82 @@ class Ledger:
     def row_counts(self) -> dict[str, int]:
         with self.uow() as uow:
             return uow.row_counts()
+
+
+# ---- administration inside a transaction (also services/admin.py's, which audits each act) ----
+
+def check_new_org(org_id: str, name: str, *, kind: str, cma: str | None) -> None:
+    """Refuse a malformed org before any transaction (fields `cma`, `id`, `name`, `kind`)."""
+    if cma is not None:
+        _check_cma(cma, kind)
+    if not IDENT.match(org_id or ""):
+        raise InvalidEventError("org id must be letters, digits, . _ : - (at most 64)", field="id")
+    if not name or len(name) > 200:
+        raise InvalidEventError("org name must be 1-200 characters", field="name")
+    if kind not in ORG_KINDS:
+        raise InvalidEventError(f"org kind must be one of {', '.join(ORG_KINDS)}", field="kind")
+
+
+def add_org(uow: UnitOfWork, signer: Signer, org_id: str, name: str, *, kind: str, family: str | None,
+            uscc: str | None, county: str | None, cma: str | None, with_key: bool = True) -> Org:
+    """Insert a checked org (`check_new_org`) and, by default, its first key (a logged key_added)."""
+    if uow.org(org_id) is not None:
+        raise ChainConflictError(f"org {org_id} already exists", field="id")
+    org = Org(id=org_id, name=name, kind=kind, family=family, uscc=uscc, county=county, cma_number=cma)
+    uow.add(org)
+    uow.flush()
+    if with_key:
+        _keys.ensure_log_key(uow, signer)
+        _keys.add_org_key(uow, signer, org_id)
+    return org
+
+
+def record_cma(uow: UnitOfWork, org_id: str, cma: str) -> Org:
+    """Set a lab's CMA number (NotFoundError: no org; InvalidEventError: not a lab or not 12 digits)."""
+    org = uow.org(org_id)
+    if org is None:
+        raise NotFoundError(f"no org {org_id}", field="org")
+    _check_cma(cma, org.kind)
+    org.cma_number = cma
+    uow.add(org)
+    return org
+
+
+def check_company_prefix(prefix: str) -> None:
+    problem = company_prefix_problem(prefix)
+    if problem is not None:
+        raise InvalidEventError(problem, field="prefix")
+
+
+def add_prefix(uow: UnitOfWork, org_id: str, prefix: str) -> bool:
+    """Register a checked GS1 company prefix (`check_company_prefix`); False if the org holds it already."""
+    if uow.org(org_id) is None:
+        raise NotFoundError(f"no org {org_id}", field="org")
+    for row in uow.all_company_prefixes():
+        if row.prefix == prefix and row.org_id == org_id:
+            return False
+        if prefixes_overlap(row.prefix, prefix) and row.org_id != org_id:
+            raise ChainConflictError(f"厂商识别代码 {prefix} 与 {row.org_id} 的 {row.prefix} 重叠。Prefix {prefix} "
+                                     f"overlaps {row.prefix} of {row.org_id}.", field="prefix")
+    uow.add(OrgPrefix(prefix=prefix, org_id=org_id))
+    return True
+
+
+def check_new_user(username: str, password: str, *, role: str) -> None:
+    if role not in ROLES:
+        raise InvalidEventError(f"role must be one of {', '.join(ROLES)}", field="role")
+    if not IDENT.match(username or ""):
+        raise InvalidEventError("username must be letters, digits, . _ : -", field="username")
+    if not 8 <= len(password) <= 128:
+        raise InvalidEventError("password must be 8 to 128 characters", field="password")
+
+
+def add_user(uow: UnitOfWork, org_id: str, username: str, password: str, *, role: str) -> User:
+    """Insert a checked user (`check_new_user`) with an argon2 hash of `password`."""
+    if uow.org(org_id) is None:
+        raise NotFoundError(f"no org {org_id}", field="org")
+    if uow.user(username) is not None:
+        raise ChainConflictError(f"user {username} already exists", field="username")
+    user = User(org_id=org_id, username=username, password_hash=PASSWORDS.hash(password), role=role)
+    uow.add(user)
+    return user

@@ -79,31 +79,37 @@ def create_token(ledger: Ledger, username: str, *, days: int | None = None,
     `created_by` is the username of whoever asked (None: the command line); when it is not
     `username`, the audit trail records it.
     """
+    check_days(days)
+    return ledger.write(lambda uow: mint(uow, username, days=days, created_by=created_by))
+
+
+def check_days(days: int | None) -> None:
     if days is not None and not 1 <= days <= 3650:
         raise InvalidEventError("days must be between 1 and 3650", field="days")
-    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
 
-    def command(uow: UnitOfWork) -> NewToken:
-        user = uow.user(username)
-        if user is None or user.id is None:
-            raise NotFoundError(f"no user {username}", field="username")
-        creator = uow.user(created_by) if created_by is not None else None
-        if created_by is not None and (creator is None or creator.id is None):
-            raise NotFoundError(f"no user {created_by}", field="created_by")
-        expires = utcnow() + timedelta(days=days) if days is not None else None
-        row = ApiToken(user_id=user.id, token_hash=token_hash(clear), prefix=clear[:10], expires_at=expires,
-                       created_by=creator.id if creator is not None else None)
-        uow.add(row)
-        uow.flush()
-        assert row.id is not None
-        if creator is not None and creator.id != user.id:
-            other_org = creator.org_id != user.org_id
-            audit.record(uow, "token_for_other_org" if other_org else "token_for_other_user",
-                         f"{username} ({user.org_id})", actor_id=creator.id,
-                         detail=f"token {row.id} {row.prefix}… made by {created_by} ({creator.org_id}), "
-                                f"expires {expires.isoformat(timespec='seconds') if expires else 'never'}")
-        return NewToken(row.id, clear, row.prefix, username, expires)
-    return ledger.write(command)
+
+def mint(uow: UnitOfWork, username: str, *, days: int | None, created_by: str | None) -> NewToken:
+    """`create_token` inside a transaction already open (services/admin.py audits it there too)."""
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    user = uow.user(username)
+    if user is None or user.id is None:
+        raise NotFoundError(f"no user {username}", field="username")
+    creator = uow.user(created_by) if created_by is not None else None
+    if created_by is not None and (creator is None or creator.id is None):
+        raise NotFoundError(f"no user {created_by}", field="created_by")
+    expires = utcnow() + timedelta(days=days) if days is not None else None
+    row = ApiToken(user_id=user.id, token_hash=token_hash(clear), prefix=clear[:10], expires_at=expires,
+                   created_by=creator.id if creator is not None else None)
+    uow.add(row)
+    uow.flush()
+    assert row.id is not None
+    if creator is not None and creator.id != user.id:
+        other_org = creator.org_id != user.org_id
+        audit.record(uow, "token_for_other_org" if other_org else "token_for_other_user",
+                     f"{username} ({user.org_id})", actor_id=creator.id,
+                     detail=f"token {row.id} {row.prefix}… made by {created_by} ({creator.org_id}), "
+                            f"expires {expires.isoformat(timespec='seconds') if expires else 'never'}")
+    return NewToken(row.id, clear, row.prefix, username, expires)
 
 
 def revoke_exposed(ledger: Ledger, clear: str, *, where: str) -> TokenInfo | None:
@@ -131,15 +137,24 @@ def revoke_exposed(ledger: Ledger, clear: str, *, where: str) -> TokenInfo | Non
 
 def revoke_token(ledger: Ledger, token_id: int) -> TokenInfo:
     """Revoke a token by id (idempotent: revoking twice keeps the first time)."""
-    def command(uow: UnitOfWork) -> TokenInfo:
-        row = uow.session.get(ApiToken, token_id)
-        if row is None:
-            raise NotFoundError(f"no token {token_id}", field="id")
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-            uow.add(row)
-        return _info(uow, row)
-    return ledger.write(command)
+    return ledger.write(lambda uow: revoke_row(uow, token_id))
+
+
+def revoke_row(uow: UnitOfWork, token_id: int) -> TokenInfo:
+    """`revoke_token` inside a transaction already open."""
+    row = uow.session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFoundError(f"no token {token_id}", field="id")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        uow.add(row)
+    return _info(uow, row)
+
+
+def token_info(uow: UnitOfWork, token_id: int) -> TokenInfo | None:
+    """One token's details (None if there is no such token)."""
+    row = uow.session.get(ApiToken, token_id)
+    return _info(uow, row) if row is not None else None
 
 
 def list_tokens(ledger: Ledger) -> list[TokenInfo]:

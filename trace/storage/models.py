@@ -37,6 +37,9 @@ class Org(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     cma_number: str | None = Field(default=None, max_length=32,
                                    description="a lab's 资质认定 (CMA) certificate number; labs without one test nothing")
+    contact_name: str | None = Field(default=None, max_length=64, description="联系人 (migration 0010)")
+    contact_phone: str | None = Field(default=None, max_length=32, description="联系电话")
+    address: str | None = Field(default=None, max_length=200, description="地址")
 
 
 class OrgPrefix(SQLModel, table=True):
@@ -45,6 +48,16 @@ class OrgPrefix(SQLModel, table=True):
     __tablename__ = "org_prefixes"
     prefix: str = Field(primary_key=True, max_length=12)
     org_id: str = Field(foreign_key="orgs.id", max_length=64, index=True)
+
+
+class OrgLicence(SQLModel, table=True):
+    """One licence number of an org, one per named kind (食品生产许可证 SC..., services/orgs.py LICENCE_KINDS)."""
+
+    __tablename__ = "org_licences"
+    org_id: str = Field(primary_key=True, foreign_key="orgs.id", max_length=64)
+    kind: str = Field(primary_key=True, max_length=16)
+    number: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow)
 
 
 class User(SQLModel, table=True):

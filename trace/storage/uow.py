@@ -22,8 +22,8 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlmodel import Session
 
 from farmtrace.storage.engine import WRITE, is_sqlite
-from farmtrace.storage.models import (ApiToken, Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org, OrgPrefix,
-                     PersonalData, Recall, SigningKey, User)
+from farmtrace.storage.models import (ApiToken, Batch, Checkpoint, Event, Finding, Lineage, LogState, MerkleNode, Org,
+                                     OrgLicence, OrgPrefix, PersonalData, Recall, SigningKey, User)
 
 
 # The append path's statements. An append runs them on every call, so they go straight to the
@@ -460,7 +460,7 @@ class UnitOfWork:
     def row_counts(self) -> dict[str, int]:
         counts = {}
         for model in (Org, User, SigningKey, Batch, Event, MerkleNode, Checkpoint, Lineage, Recall, Finding,
-                      PersonalData, ApiToken):
+                      PersonalData, ApiToken, OrgPrefix, OrgLicence):
             counts[model.__tablename__] = int(self.session.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
         return counts
 

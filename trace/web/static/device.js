@@ -46,7 +46,8 @@
   const get = (name, key) => run(name, "readonly", (s) => s.get(key));
   const put = (name, value, key) => run(name, "readwrite", (s) => (key === undefined ? s.put(value) : s.put(value, key)));
   const drop = (name, key) => run(name, "readwrite", (s) => s.delete(key));
-  const queued = async () => (await run("queue", "readonly", (s) => s.getAll())).sort((a, b) => a.made - b.made);
+  const queued = async () => (await run("queue", "readonly", (s) => s.getAll()))
+    .filter((e) => e.org === bar.dataset.org).sort((a, b) => a.made - b.made); // another org's entries wait for its login
 
   // ---- the device key and whether the org registered it
   async function deviceKey() {
@@ -116,7 +117,7 @@
     const data = fieldData(form, spec);
     const batch = spec.batch || newBatchId(String(data.lot || "lot"));
     const earlier = await queued();
-    const entry = { id: null, made: Date.now() + performance.now() / 1e6, batch, type: spec.type, name: spec.name,
+    const entry = { id: null, org: bar.dataset.org, made: Date.now() + performance.now() / 1e6, batch, type: spec.type, name: spec.name,
       lot: spec.lot || String(data.lot || ""), status: "queued", message: "" };
     const envelope = (type, on, body, prev) => {
       const obj = { v: 1, type, batch: on, org: bar.dataset.org, key: reg.key.kid, id: crypto.randomUUID(), at: now(), data: body };
@@ -327,6 +328,13 @@
     });
   }
   if ($("register-device")) $("register-device").addEventListener("submit", register);
+  for (const out of document.querySelectorAll("form[action$='/logout']")) { // the next person sees none of our pages
+    out.addEventListener("submit", (ev) => {
+      if (!window.caches || out.dataset.cleared) return;
+      ev.preventDefault();
+      Promise.all(["farmtrace-shell-v1", PAGES].map((n) => caches.delete(n))).finally(() => { out.dataset.cleared = "1"; out.submit(); });
+    });
+  }
   if ($("sync-now")) $("sync-now").addEventListener("click", syncAll);
   if (new URLSearchParams(location.search).has("queued")) note(W.queued);
   window.addEventListener("online", () => { draw(); syncAll(); });

@@ -7,7 +7,7 @@ const SHELL = "farmtrace-shell-v1";
 const PAGES = "farmtrace-pages-v1"; // also filled by device.js with the forms of the lots seen
 const SCOPE = new URL(self.registration.scope).pathname;
 const SHELL_URLS = [SCOPE, SCOPE + "queue", SCOPE + "device", SCOPE + "new", "/static/site.css", "/static/verify.js",
-  "/static/device.js"];
+  "/static/device.js", "/static/scan.js"];
 const NOT_KEPT = /\/(sw\.js|keys\.json|head\.json)$|\/labels|\.png$/;
 
 self.addEventListener("install", (ev) => {
