@@ -66,7 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lang = "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
         return {"lang": lang, **template_words(lang)}
 
-    from farmtrace.web import account, admin, api, errors, producer, public
+    from farmtrace.web import account, admin, api, desk, errors, producer, public
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)      # bearer tokens, no cookies: nothing for a forged form to ride on
     csrf.exempt(api.log_bp)
@@ -77,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(producer.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(desk.bp)
     app.register_blueprint(public.consumer_bp)
     csrf.exempt(public.consumer.opened)  # anonymous, grants nothing: see trace/web/public/consumer.py
     errors.register(app)

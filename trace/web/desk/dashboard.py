@@ -1,0 +1,1 @@
+"""The desk: dashboard (to be built)."""

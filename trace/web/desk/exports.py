@@ -1,0 +1,1 @@
+"""The desk: exports (to be built)."""

@@ -1,0 +1,1 @@
+"""The desk: recall (to be built)."""

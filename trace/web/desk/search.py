@@ -1,0 +1,1 @@
+"""The desk: search (to be built)."""

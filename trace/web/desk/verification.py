@@ -1,0 +1,1 @@
+"""The desk: verification (to be built)."""
