@@ -29,6 +29,7 @@ from tests.auditor import audit as outside_audit
 from tests.browser.conftest import LiveServer
 
 zxingcpp = pytest.importorskip("zxingcpp")
+Axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
 
 FARM, SLAUGHTERHOUSE, SHOP, LAB = "qingyu-pig-farm", "bazhong-meat-park", "bazhou-market", "bazhong-testing"
 SHELL_BUDGET = 150 * 1024  # bytes of the app shell before compression (issue "The producer app")
@@ -54,6 +55,13 @@ def tablets(browser: Any) -> Iterator[Any]:
     yield tablet
     for context in made:
         context.close()
+
+
+def serious(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page (bundled by axe-playwright-python: no CDN)."""
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")]
 
 
 def ready(page: Any) -> None:
@@ -124,6 +132,11 @@ def test_a_pig_lot_goes_from_farm_to_shop_signed_on_two_tablets_and_the_outside_
 
     meat = tablets(server, "meat-admin")
     meat_key = register(meat, server, "屠宰车间平板")
+    meat.goto(f"{server.url}/producer/incoming/{pigs}")
+    unreadable = {"receive (768 px)": serious(meat)}
+    meat.set_viewport_size({"width": 360, "height": 740})
+    unreadable["receive (360 px)"] = serious(meat)
+    meat.set_viewport_size({"width": 768, "height": 1024})
     record(meat, f"/producer/incoming/{pigs}", {"quantity": "2", "certificate_no": "HGZ-TAB-1", "live_weight": "230"},
            server=server, done="**recorded=receive")
     record(meat, f"/producer/batches/{pigs}/record/sample", {"lab": LAB, "sample_id": "A-TAB-1"},
@@ -154,8 +167,10 @@ def test_a_pig_lot_goes_from_farm_to_shop_signed_on_two_tablets_and_the_outside_
         assert uow.batch(pigs).status == "consumed" and uow.batch(carcass).quantity == "180"  # type: ignore[union-attr]
 
     # The label sheet as printed: every QR code on it opens the carcass lot's public page
-    meat.goto(f"{server.url}/producer/batches/{carcass}/labels")
-    meat.wait_for_load_state("networkidle")
+    for sheet in ("certificate-label", "labels"):
+        meat.goto(f"{server.url}/producer/batches/{carcass}/{sheet}")
+        meat.wait_for_load_state("networkidle")
+        unreadable[f"{sheet} (768 px)"] = serious(meat)
     codes = zxingcpp.read_barcodes(Image.open(io.BytesIO(meat.screenshot(full_page=True))))
     assert codes and all(c.format == zxingcpp.BarcodeFormat.QRCode for c in codes)
     base = str(server.app.config["FARMTRACE"].base_url)
@@ -168,6 +183,12 @@ def test_a_pig_lot_goes_from_farm_to_shop_signed_on_two_tablets_and_the_outside_
     meat.goto(f"{server.url}/batches/{pigs}")
     page = meat.inner_text("main")
     assert page.count("由设备“猪场平板 1 号”签名") == 4 and "由设备“屠宰车间平板”签名" in page
+
+    meat.set_viewport_size({"width": 360, "height": 740})
+    for sheet in ("labels", "certificate-label"):
+        meat.goto(f"{server.url}/producer/batches/{carcass}/{sheet}")
+        unreadable[f"{sheet} (360 px)"] = serious(meat)
+    assert not {name: found for name, found in unreadable.items() if found}, unreadable
 
     with server.ledger.uow() as uow:
         assert all(check.ok for b in (pigs, carcass) for check in verify_batch(uow, b))

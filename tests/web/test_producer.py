@@ -131,7 +131,7 @@ def test_producer_pages_read_in_chinese_by_default(client: FlaskClient) -> None:
     pages = ["/producer/", "/producer/new?family=pork&type=animal_tagged", f"/producer/batches/{lot}",
              f"/producer/batches/{lot}/record/fed", f"/producer/batches/{lot}/record/ship",
              f"/producer/batches/{lot}/record/correct", "/producer/transform", "/producer/device",
-             "/producer/queue"]
+             "/producer/queue", f"/producer/batches/{lot}/labels", f"/producer/batches/{lot}/certificate-label"]
     untranslated = {}
     for path in pages:
         response = client.get(path)
