@@ -383,3 +383,16 @@ def test_the_command_line_sets_a_password_and_ends_the_users_sessions(app, clien
     assert done.exit_code == 0, done.output
     assert client.get("/account/tokens").status_code == 302
     assert log_in(app.test_client(), "rice", "from-the-cli-2026").status_code == 303
+
+
+def test_every_action_the_services_write_to_the_audit_trail_is_named_in_words() -> None:
+    """The audit page shows actions in words: each code a service records has a label there."""
+    import re
+    from pathlib import Path
+
+    from farmtrace.web.account.views import AUDIT_ACTIONS
+    services = Path(__file__).resolve().parents[2] / "trace" / "services"
+    written = {m.group(1) for f in services.rglob("*.py")
+               for m in re.finditer(r'(?:audit\.record|_audit)\(uow, (?:actor, )?"([a-z_]+)"', f.read_text("utf-8"))}
+    assert {"device_key_added", "org_created", "password_changed"} <= written  # the pattern still finds them
+    assert written - set(AUDIT_ACTIONS) == set()
