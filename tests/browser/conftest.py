@@ -161,3 +161,54 @@ def phone(browser: Any) -> Iterator[Phone]:
                                   has_touch=True, locale="zh-CN")
     yield Phone(context)
     context.close()
+
+
+# ---- signed-in screens and axe, shared by the page tests ------------------------------------------
+
+SIZES = {"tablet": (768, 1024), "phone": (360, 740), "desktop": (1366, 900)}
+
+
+def new_screen(browser: Any, size: str = "tablet", **options: Any) -> Any:
+    """A page in a new context sized as `size` (SIZES), in Chinese; `page.seen` lists every URL it asked
+    for. Close it with `page.context.close()` (the `screens` fixture does)."""
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **options)
+    seen: list[str] = []
+    context.on("request", lambda r: seen.append(r.url))
+    page = context.new_page()
+    page.seen = seen
+    return page
+
+
+@pytest.fixture
+def screens(browser: Any) -> Iterator[Any]:
+    """screens(size="tablet", **context options) -> a new page of its own context, closed after the test."""
+    made: list[Any] = []
+
+    def screen(size: str = "tablet", **options: Any) -> Any:
+        made.append(new_screen(browser, size, **options))
+        return made[-1]
+
+    yield screen
+    for page in made:
+        page.context.close()
+
+
+def sign_in(page: Any, url: str, username: str, *, lands: str = "/producer/") -> None:
+    """Log `username` in (the demo password) from a clean slate and wait for the page it lands on."""
+    from farmtrace.demo import DEMO_PASSWORD
+
+    page.context.clear_cookies()  # whoever was signed in before
+    page.goto(f"{url}/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}{lands}")
+
+
+def serious(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page (axe-playwright-python bundles axe: no CDN)."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
+    results = axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")]

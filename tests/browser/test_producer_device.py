@@ -14,54 +14,34 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from farmtrace.demo import DEMO_PASSWORD
 from farmtrace.services.devices import device_keys, revoke_device_key
 from farmtrace.services.log import make_checkpoint
 from farmtrace.services.transaction import Actor
 from farmtrace.services.verify import verify_batch
 from tests.auditor import audit as outside_audit
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, serious, sign_in
 
 zxingcpp = pytest.importorskip("zxingcpp")
-Axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
+pytest.importorskip("axe_playwright_python.sync_playwright")
 
 FARM, SLAUGHTERHOUSE, SHOP, LAB = "qingyu-pig-farm", "bazhong-meat-park", "bazhou-market", "bazhong-testing"
 SHELL_BUDGET = 150 * 1024  # bytes of the app shell before compression (issue "The producer app")
 
 
 @pytest.fixture
-def tablets(browser: Any) -> Iterator[Any]:
-    """Make tablets (768×1024, zh-CN), each a browser context of its own (its own IndexedDB and key)."""
-    made: list[Any] = []
-
+def tablets(screens: Any) -> Any:
+    """tablets(server, username, **context options): a signed-in tablet (768×1024) with its own IndexedDB and key."""
     def tablet(server: LiveServer, username: str, **options: Any) -> Any:
-        context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", **options)
-        made.append(context)
-        page = context.new_page()
-        page.goto(f"{server.url}/login")
-        page.fill("#username", username)
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server.url}/producer/")
+        page = screens("tablet", **options)
+        sign_in(page, server.url, username)
         ready(page)
         return page
-
-    yield tablet
-    for context in made:
-        context.close()
-
-
-def serious(page: Any) -> list[str]:
-    """axe-core's serious and critical violations on the page (bundled by axe-playwright-python: no CDN)."""
-    results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
-            if v.get("impact") in ("serious", "critical")]
+    return tablet
 
 
 def ready(page: Any) -> None:

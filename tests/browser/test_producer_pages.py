@@ -4,55 +4,30 @@ axe-playwright-python: no CDN) finds no serious or critical violation on any pro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from farmtrace.demo import DEMO_PASSWORD
-from tests.browser.conftest import LiveServer, assert_local_only
+from tests.browser.conftest import SIZES, LiveServer, assert_local_only, serious, sign_in
 
-Axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
-
-SIZES = {"tablet": (768, 1024), "phone": (360, 740), "desktop": (1366, 900)}
+pytest.importorskip("axe_playwright_python.sync_playwright")
 
 
 @pytest.fixture(params=list(SIZES))
-def tablet(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    """A signed-in pig farm worker's browser at the given size, kept on 127.0.0.1."""
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    seen: list[str] = []
-    context.on("request", lambda r: seen.append(r.url))
-    page = context.new_page()
-    page.seen = seen
-    yield page
-    context.close()
-
-
-def _login(page: Any, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/producer/")
-
-
-def _serious(page: Any) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
-            if v.get("impact") in ("serious", "critical")]
+def tablet(request: pytest.FixtureRequest, screens: Any) -> Any:
+    """A pig farm worker's browser at each size (tablet, phone, desktop)."""
+    return screens(request.param)
 
 
 def test_a_farm_worker_creates_a_lot_and_records_a_step_and_every_page_passes_axe(
         live_server: LiveServer, tablet: Any) -> None:
     url = live_server.url
-    _login(tablet, url, "pigfarm")
-    problems: dict[str, list[str]] = {"home": _serious(tablet)}
+    sign_in(tablet, url, "pigfarm")
+    problems: dict[str, list[str]] = {"home": serious(tablet)}
 
     tablet.click("text=新建批次")
     tablet.wait_for_selector("#k_product")
-    problems["new lot"] = _serious(tablet)
+    problems["new lot"] = serious(tablet)
     lot = f"QY-B-{tablet.viewport_size['width']}"
     tablet.fill("#k_product", "青峪猪 生猪")
     tablet.fill("#k_lot", lot)
@@ -63,16 +38,16 @@ def test_a_farm_worker_creates_a_lot_and_records_a_step_and_every_page_passes_ax
     tablet.click("button.primary")
     error = tablet.locator("#k_quantity-error")
     assert "头数" in error.inner_text()
-    problems["a refused form"] = _serious(tablet)
+    problems["a refused form"] = serious(tablet)
 
     tablet.fill("#k_quantity", "2")
     tablet.click("button.primary")
     tablet.wait_for_selector("text=批次已建立并签名")
-    problems["the lot"] = _serious(tablet)
+    problems["the lot"] = serious(tablet)
 
     tablet.click("a.button:has-text('饲喂')")
     tablet.wait_for_selector("#k_feed")
-    problems["a step's form"] = _serious(tablet)
+    problems["a step's form"] = serious(tablet)
     tablet.fill("#k_feed", "玉米豆粕")
     tablet.fill("#k_supplier", "通江饲料厂")
     tablet.fill("#k_lot", "F-B1")
@@ -82,10 +57,10 @@ def test_a_farm_worker_creates_a_lot_and_records_a_step_and_every_page_passes_ax
     assert "饲喂" in tablet.inner_text("main")
 
     tablet.click("text=加工")
-    problems["processing"] = _serious(tablet)
+    problems["processing"] = serious(tablet)
     for name, path in (("this tablet", "/producer/device"), ("waiting to sync", "/producer/queue")):
         tablet.goto(url + path)
         tablet.wait_for_selector("#device-bar[data-ready]", state="attached")
-        problems[name] = _serious(tablet)
+        problems[name] = serious(tablet)
     assert not {name: found for name, found in problems.items() if found}, problems
     assert_local_only(tablet.seen)

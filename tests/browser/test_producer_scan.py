@@ -11,13 +11,12 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from farmtrace.demo import DEMO_PASSWORD, GTINS
-from tests.browser.conftest import LiveServer, assert_local_only
+from farmtrace.demo import GTINS
+from tests.browser.conftest import LiveServer, assert_local_only, sign_in
 
 # A BarcodeDetector that "sees" window.__scanned, and a camera that is a grey canvas.
 FAKE_CAMERA = """
@@ -42,23 +41,8 @@ CJK_FONT = re.compile(rb"/(?:BaseFont|FontName)\s*/(?:[A-Z]{6}\+)?(NotoSansCJK|N
 
 
 @pytest.fixture
-def tablet(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
-    seen: list[str] = []
-    context.on("request", lambda r: seen.append(r.url))
-    page = context.new_page()
-    page.seen = seen
-    yield page
-    context.close()
-
-
-def _login(page: Any, url: str, username: str) -> None:
-    page.context.clear_cookies()  # whoever was signed in before
-    page.goto(f"{url}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/producer/")
+def tablet(screens: Any) -> Any:
+    return screens("tablet")
 
 
 def _printed_links(page: Any, url: str, batch: str) -> list[str]:
@@ -68,7 +52,7 @@ def _printed_links(page: Any, url: str, batch: str) -> list[str]:
 
 def test_without_barcode_detector_the_home_offers_the_typed_search_and_says_why(
         live_server: LiveServer, tablet: Any) -> None:
-    _login(tablet, live_server.url, "distillery")
+    sign_in(tablet, live_server.url, "distillery")
     assert tablet.evaluate("'BarcodeDetector' in window") is False
     status = tablet.locator("#scan-status")
     status.wait_for(state="visible")
@@ -80,7 +64,7 @@ def test_without_barcode_detector_the_home_offers_the_typed_search_and_says_why(
 
 def test_the_links_printed_on_labels_lead_to_their_lots(live_server: LiveServer, tablet: Any) -> None:
     url = live_server.url
-    _login(tablet, url, "mill")
+    sign_in(tablet, url, "mill")
     lot_link = _printed_links(tablet, url, "rice-nj-0")[0]
     assert lot_link.endswith(f"/01/{GTINS['rice']}/10/NJR-0")
     tablet.goto(f"{url}/producer/")
@@ -88,18 +72,18 @@ def test_the_links_printed_on_labels_lead_to_their_lots(live_server: LiveServer,
     for not_ours in ("https://example.com/", "WIFI:S:farm;;", "", f"{url}/producer/"):
         assert tablet.evaluate("(t) => farmtraceScan.targetFor(t)", not_ours) is None, not_ours
 
-    _login(tablet, url, "distillery")
+    sign_in(tablet, url, "distillery")
     bottle = _printed_links(tablet, url, "bottles-pc-0")[6]
     assert bottle.endswith(f"/01/{GTINS['baijiu']}/21/PC0000000007")
-    _login(tablet, url, "rice")
+    sign_in(tablet, url, "rice")
     token = _printed_links(tablet, url, "plot-nj-0")[0]
     assert "/p/" in token
-    _login(tablet, url, "distillery")
+    sign_in(tablet, url, "distillery")
     target = tablet.evaluate("(t) => farmtraceScan.targetFor(t)", bottle)
     assert target == "/producer/scan?link=" + f"/01/{GTINS['baijiu']}/21/PC0000000007".replace("/", "%2F")
     tablet.goto(url + target)
     assert tablet.url == f"{url}/producer/batches/bottles-pc-0"
-    _login(tablet, url, "rice")
+    sign_in(tablet, url, "rice")
     tablet.goto(url + tablet.evaluate("(t) => farmtraceScan.targetFor(t)", token))
     assert tablet.url == f"{url}/producer/batches/plot-nj-0"
     assert_local_only(tablet.seen)
@@ -108,7 +92,7 @@ def test_the_links_printed_on_labels_lead_to_their_lots(live_server: LiveServer,
 @pytest.mark.parametrize("which", ["a lot's label", "a bottle's label"])
 def test_a_label_read_by_the_camera_opens_its_lot(live_server: LiveServer, tablet: Any, which: str) -> None:
     url = live_server.url
-    _login(tablet, url, "distillery")
+    sign_in(tablet, url, "distillery")
     batch, index = ("bottles-pc-0", 0) if which == "a bottle's label" else ("blend-pc-0", 0)
     printed = _printed_links(tablet, url, batch)[index]
     tablet.add_init_script(FAKE_CAMERA + f"\nwindow.__scanned = {json.dumps(printed)};")
@@ -123,7 +107,7 @@ def test_a_label_read_by_the_camera_opens_its_lot(live_server: LiveServer, table
 
 def test_a_lot_code_read_by_the_camera_fills_the_search(live_server: LiveServer, tablet: Any) -> None:
     url = live_server.url
-    _login(tablet, url, "shop")
+    sign_in(tablet, url, "shop")
     printed = _printed_links(tablet, url, "rice-nj-0")[0]
     tablet.add_init_script(FAKE_CAMERA + f"\nwindow.__scanned = {json.dumps(printed)};")
     tablet.goto(f"{url}/producer/")
@@ -133,7 +117,7 @@ def test_a_lot_code_read_by_the_camera_fills_the_search(live_server: LiveServer,
 
 
 def test_a_camera_refused_leaves_the_typed_search_with_a_message(live_server: LiveServer, tablet: Any) -> None:
-    _login(tablet, live_server.url, "distillery")
+    sign_in(tablet, live_server.url, "distillery")
     tablet.add_init_script(FAKE_CAMERA + """
 navigator.mediaDevices.getUserMedia = async () => { throw new DOMException("denied", "NotAllowedError"); };""")
     tablet.goto(f"{live_server.url}/producer/")
@@ -145,7 +129,7 @@ navigator.mediaDevices.getUserMedia = async () => { throw new DOMException("deni
 
 
 def test_the_certificate_label_prints_with_an_embedded_cjk_font(live_server: LiveServer, tablet: Any) -> None:
-    _login(tablet, live_server.url, "pigfarm")
+    sign_in(tablet, live_server.url, "pigfarm")
     tablet.goto(f"{live_server.url}/producer/batches/pigs-qy-0/certificate-label")
     assert tablet.locator(".cert-title").first.inner_text() == "承诺达标合格证"
     fc_list = shutil.which("fc-list")
