@@ -413,6 +413,22 @@ def export_epcis(batch_id: str | None, start: str | None, end: str | None, produ
         click.echo(f"{len(doc['epcisBody']['eventList'])} EPCIS events written to {out}", err=True)
 
 
+@main.group("import")
+def import_() -> None:
+    """Import standard documents from other traceability systems (docs/exports.md)."""
+
+
+@import_.command("epcis")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", required=True, help="The importing org: it records and signs every event.")
+def import_epcis(file: Path, org: str) -> None:
+    """Record a GS1 EPCIS 2.0 JSON document's events as ORG, all or nothing; importing it again adds nothing."""
+    from farmtrace.services.epcis_import import import_epcis as run
+    report = run(_ledger(), file.read_bytes(), org=org)
+    click.echo(f"{report.events} EPCIS events, {report.recorded} new farmtrace events in {len(report.batches)} "
+               f"batches (document sha256 {report.document})")
+
+
 @export.command("fsma204", cls=OneLineUsage)
 @click.option("--from", "start", required=True, help="CTEs from this date (2026-03-01, +08:00) or RFC 3339 time.")
 @click.option("--to", "end", required=True, help="CTEs up to this date (included) or RFC 3339 time (excluded).")

@@ -40,6 +40,26 @@ ORGS: list[dict[str, Any]] = [
      "cma": "242312050117"},
     {"org_id": "bazhong-samr", "name": "巴中市市场监督管理局", "kind": "regulator", "family": None, "county": "511902"},
 ]
+# Contact details (location descriptions of the FSMA 204 sheet); made-up demo addresses and numbers.
+CONTACTS: dict[str, tuple[str, str]] = {  # org -> (address, phone)
+    "nanjiang-se-rice": ("四川省巴中市南江县长赤镇富硒大道 8 号", "0827-8861001"),
+    "enyang-rice-mill": ("四川省巴中市恩阳区工业园区粮油路 12 号", "0827-3361002"),
+    "yunding-tea": ("四川省巴中市南江县云顶镇茶园路 1 号", "0827-8861003"),
+    "qingyu-pig-farm": ("四川省巴中市通江县青峪镇养殖小区 3 号", "0827-7261004"),
+    "bazhong-meat-park": ("四川省巴中市巴州区西部肉类食品加工园 1 号", "0827-5261005"),
+    "pingchang-distillery": ("四川省巴中市平昌县白酒工业园 6 号", "0827-6261006"),
+    "guangwu-spring": ("四川省巴中市南江县光雾山镇泉水路 2 号", "0827-8861007"),
+    "bashan-coldchain": ("四川省巴中市巴州区物流园冷链中心", "0827-5261008"),
+    "bazhou-market": ("四川省巴中市巴州区江北大道 66 号", "0827-5261009"),
+    "pingchang-shop": ("四川省巴中市平昌县江口镇正街 18 号", "0827-6261010"),
+    "bazhong-testing": ("四川省巴中市巴州区检测中心路 5 号", "0827-5261011"),
+    "bazhong-samr": ("四川省巴中市巴州区行政中心", "0827-5261012"),
+}
+
+LICENCES = {  # demo numbers in the licences' formats (the orgs are the demo's own)
+    "enyang-rice-mill": ("sc", "SC10151190300015"), "yunding-tea": ("sc", "SC11451192200023"),
+    "bazhong-meat-park": ("slaughter", "A51190201"), "qingyu-pig-farm": ("animal_epidemic", "(川)动防合字第511921000123号"),
+}
 
 USERS = [("rice", "nanjiang-se-rice", "producer"), ("mill", "enyang-rice-mill", "producer"),
          ("tea", "yunding-tea", "producer"), ("pigfarm", "qingyu-pig-farm", "producer"),
@@ -127,13 +147,13 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
     rice_kg = total * rng.choice((62, 66, 70)) // 100
     w.transform(mill, paddies, [{"batch": rice, "product": "南江富硒大米 5kg", "lot": f"NJR-{n}", "family": "produce",
                                  "quantity": str(rice_kg), "unit": "KGM"}], "milling")
-    w.test(mill, rice, f"R{n}", [{"analyte": "Se", "value": f"0.{rng.randint(8, 20):02d}", "unit": "mg/kg",
+    w.test(mill, rice, f"R{n}", [{"analyte": "Se", "value": f"0.{rng.randint(18, 28)}", "unit": "mg/kg",
                                   "category": "rice"}])
     w.add(mill, "observe", rice, {"step": "certified", "scheme": "green_food", "certificate_no": f"LB-18-2609{n:02d}",
                                   "issuer": "中国绿色食品发展中心", "valid_from": "2025-07-01",
                                   "valid_until": "2028-06-30"}, hours=0.5)
     w.add(mill, "packed", rice, {"gtin": GTINS["rice"], "units": str(rice_kg // 5), "net_content": "5 kg",
-                                 "claims": ["富硒"]})
+                                 "claims": ["富硒"], "sc_licence": LICENCES["enyang-rice-mill"][1]})
     shop = SHOPS[n % len(SHOPS)]
     w.handoff(rice, mill, shop, str(rice_kg), "KGM")
     w.add(shop, "sell", rice, {"quantity": "5", "unit": "KGM"}, days=2)
@@ -147,6 +167,12 @@ def tea_chain(w: Writer, n: int, rng: random.Random) -> None:
     w.add(garden, "harvested", leaf, {"product": "云顶茶鲜叶", "lot": f"YDL-{n}", "family": "produce",
                                       "quantity": str(kg), "unit": "KGM", "plot": f"YD-{n % 12}", "crop": "茶",
                                       "variety": "南江大叶茶", "place": "南江县 云顶茶园 (海拔 1,100 m)"})
+    # Fresh leaves are pre-cooled and packed into crates before processing: the FSMA 204 sheet's
+    # cooling and initial packing events (docs/exports.md).
+    w.add(garden, "temperature_logged", leaf, {"device": f"YC-{n}", "value": "8.5", "unit": "CEL", "probe": "air",
+                                               "regime": "precooling", "place": "云顶茶园 预冷间"})
+    w.add(garden, "packed", leaf, {"units": str(kg // 20), "net_content": "20 kg", "place": "云顶茶园 鲜叶分装间"},
+          hours=0.5)
     w.transform(garden, [(leaf, str(kg), "KGM")], [{"batch": tea, "product": "巴中云顶富硒绿茶", "lot": f"YD-{n}",
                                                     "family": "produce", "quantity": str(kg * 22 // 100),
                                                     "unit": "KGM"}], "withering, fixing, rolling, drying",
@@ -155,7 +181,8 @@ def tea_chain(w: Writer, n: int, rng: random.Random) -> None:
                                    "category": "tea"},
                                   {"analyte": "Pb", "value": f"{rng.randint(5, 20) / 10}", "unit": "mg/kg",
                                    "category": "tea"}])
-    w.add(garden, "packed", tea, {"claims": ["富硒"], "units": str(kg * 22 // 25), "net_content": "250 g"})
+    w.add(garden, "packed", tea, {"claims": ["富硒"], "units": str(kg * 22 // 25), "net_content": "250 g",
+                                  "sc_licence": LICENCES["yunding-tea"][1]})
     shop = SHOPS[n % len(SHOPS)]
     w.handoff(tea, garden, shop, str(kg * 22 // 100), "KGM")
 
@@ -168,6 +195,7 @@ def water_chain(w: Writer, n: int, rng: random.Random) -> None:
         "product": "光雾山 1号泉 原水", "lot": f"GWS-{n}", "family": "water", "quantity": "50000000", "unit": "LTR",
         "source_id": f"GWS-{n}", "kind": "mineral", "permit_no": "取水(川巴)字[2024]第0012号",
         "protection_zone": "一级保护区 50 m", "county": "511922", "temperature": "14.5",
+        "mining_licence_no": "C5119002024017120000012",
         "survey_ref": "GB/T 13727 勘查报告 2023-07", "indicators": {"metasilicic_acid": "32.0"},
         "place": "南江县 光雾山 1号泉"})
     litres = rng.randint(5, 15) * 1000
@@ -211,9 +239,10 @@ def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
                                       "tags": tags}, days=150)
     live = str(head * 118)
     shipped = w.add(farm, "ship", pigs, {"to": plant, "quantity": str(head), "unit": "head", "doc": cert,
-                                         "certificate_no": f"HGZ-QY-{n}", "live_weight": live}, days=1)
+                                         "certificate_no": f"HGZ-QY-{n}", "live_weight": live,
+                                         "vehicle_no": "川Y12345"}, days=1)
     w.add(plant, "receive", pigs, {"ship": shipped.hash, "quantity": str(head), "unit": "head",
-                                   "certificate_no": f"HGZ-QY-{n}", "live_weight": live}, hours=4)
+                                   "certificate_no": f"HGZ-QY-{n}", "live_weight": live, "tags": tags}, hours=4)
     w.add(plant, "inspected", pigs, {"stage": "ante-mortem", "certificate_no": cert, "result": "pass"})
     w.test(plant, pigs, f"A{n}", [
         {"analyte": "ASFV", "method": "GB/T 18648-2020", "value": None, "lod": "10", "unit": "copies/µL",
@@ -307,8 +336,13 @@ def _write_chain(ledger: Ledger, chain: Callable[[Writer, int, random.Random], N
 
 def setup_orgs(ledger: Ledger) -> None:
     ledger.init()
+    from farmtrace.services.admin import edit_org, set_licence
     for org in ORGS:
         ledger.create_org(**org)
+        address, phone = CONTACTS[str(org["org_id"])]
+        edit_org(ledger, str(org["org_id"]), by_user=None, address=address, contact_phone=phone)
+    for org_id, (kind, number) in LICENCES.items():
+        set_licence(ledger, org_id, kind, number, by_user=None)
     for username, org_id, role in USERS:
         ledger.create_user(org_id, username, DEMO_PASSWORD, role=role)
     record_trust(ledger)

@@ -41,9 +41,10 @@ STORY: list[tuple[str, str, str, str, datetime, dict[str, Any], tuple[str, ...]]
         "certificate_no": "5100000000123", "issuer": "通江县动物卫生监督所", "head": "2", "tags": [TAG1, TAG2]}, ()),
     ("ship pigs", "pigs", "ship", "farm", at(14), {
         "to": "slaughterhouse", "quantity": "2", "unit": "head", "doc": "5100000000123",
-        "certificate_no": "HGZ-0314-01", "live_weight": "240"}, ()),
+        "certificate_no": "HGZ-0314-01", "live_weight": "240", "vehicle_no": "川Y12345"}, ()),
     ("receive pigs", "pigs", "receive", "slaughterhouse", at(14, 16), {
-        "ship": H, "quantity": "2", "unit": "head", "certificate_no": "HGZ-0314-01", "live_weight": "238"}, ()),
+        "ship": H, "quantity": "2", "unit": "head", "certificate_no": "HGZ-0314-01", "live_weight": "238",
+        "tags": [TAG1, TAG2]}, ()),
     ("entry check", "pigs", "inspected", "slaughterhouse", at(14, 17), {
         "stage": "ante-mortem", "certificate_no": "5100000000123", "result": "pass"}, ()),
     ("asf test", "pigs", "test", "lab", at(15, 6), {
@@ -55,7 +56,7 @@ STORY: list[tuple[str, str, str, str, datetime, dict[str, Any], tuple[str, ...]]
     ("slaughter", "carcass", "transform", "slaughterhouse", at(15, 9), {
         "product": "青峪猪 白条", "lot": "C-0315-01", "family": "pork", "quantity": "180", "unit": "KGM",
         "process": "slaughter", "inputs": [{"batch": "pigs", "event": H, "quantity": "2", "unit": "head"}],
-        "asf_reports": ["ASF-0315"]}, ("pigs",)),
+        "asf_reports": ["ASF-0315"], "asf_method": "pcr"}, ("pigs",)),
     ("post-mortem", "carcass", "inspected", "slaughterhouse", at(15, 10), {
         "stage": "post-mortem", "quarantine_certificate": "5100000000456", "quality_certificate": "RP-0315-01"}, ()),
     ("chilling", "carcass", "temperature_logged", "slaughterhouse", at(15, 11), {
@@ -67,7 +68,7 @@ STORY: list[tuple[str, str, str, str, datetime, dict[str, Any], tuple[str, ...]]
     ("cutting", "cuts", "transform", "slaughterhouse", at(16, 8), {
         "product": "青峪猪 后腿肉", "lot": "K-0316-01", "family": "pork", "quantity": "120", "unit": "KGM",
         "process": "cutting", "inputs": [{"batch": "carcass", "event": H, "quantity": "180", "unit": "KGM"}],
-        "asf_reports": ["ASF-0315"],
+        "asf_reports": ["ASF-0315"], "asf_method": "pcr",
         "meat_certificates": [{"quarantine": "5100000000456", "quality": "RP-0315-01"}]}, ("carcass",)),
     ("cutting room", "cuts", "temperature_logged", "slaughterhouse", at(16, 9), {
         "device": "R-02", "value": "10.5", "unit": "CEL", "probe": "air", "location": "cutting_room"}, ()),

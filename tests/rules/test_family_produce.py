@@ -91,10 +91,10 @@ def rice_chain() -> tuple[Chain, list[Proposal]]:
                family="produce", quantity="700", unit="KGM", process="milling",
                inputs=[{"batch": "paddy-1", "event": HASH, "quantity": "1000", "unit": "KGM"}]),
         c.step("rice-1", "sample", at("2026-10-21"), lab="lab-1", sample_id="S-2"),
-        c.step("rice-1", "test", at("2026-10-28"), **result("硒", "110", "rice", unit="µg/kg")),
+        c.step("rice-1", "test", at("2026-10-28"), **result("硒", "210", "rice", unit="µg/kg")),
         c.step("rice-1", "test", at("2026-10-28"), **result("Cd", None, "rice", lod="0.01", method="GB 5009.15")),
         c.step("rice-1", "packed", at("2026-11-01"), gtin="06901234567892", units="1400", net_content="500 g",
-               claims=["富硒"]),
+               claims=["富硒"], sc_licence="SC10151190300015"),
         c.step("rice-1", "ship", at("2026-11-02"), to="shop-1", quantity="700", unit="KGM", doc="DN-1"),
         c.step("rice-1", "sell", at("2026-11-10"), org_kind="retailer", quantity="5", unit="KGM"),
     ]
@@ -117,7 +117,7 @@ def tea_chain() -> list[Proposal]:
         c.step("tea-1", "test", at("2026-04-20"), **result("Se", "0.68", "tea")),
         c.step("tea-1", "test", at("2026-04-20"), **result("Pb", "1.2", "tea", method="GB 5009.12")),
         c.step("tea-1", "packed", at("2026-04-22"), org_kind="processor", claims=["富硒"], units="760",
-               net_content="250 g"),
+               net_content="250 g", sc_licence="SC11451192200023"),
         c.step("tea-1", "ship", at("2026-04-23"), org_kind="processor", to="shop-1", quantity="190", unit="KGM"),
     ]
 
@@ -343,7 +343,7 @@ def test_every_threshold_names_an_edition_and_a_status() -> None:
     for row in produce.THRESHOLDS:
         assert row.status in ("confirmed", "unverified")
         assert row.rule_id.startswith("produce.") and row.standard
-        assert row.comparator in ("<=", "<", ">=", "range", "not_detected")
+        assert row.comparator in ("<=", "<", ">=", ">", "range", "not_detected")
 
 
 def test_the_family_exposes_its_contract() -> None:

@@ -67,7 +67,7 @@ def micro(organism: str, category: str = "mineral_water") -> dict[str, Any]:
 
 
 SOURCE = {"product": "光雾山 1号泉 原水", "lot": "GWS-1", "family": "water", "quantity": "50000000", "unit": "LTR",
-          "source_id": "GWS-1", "kind": "mineral", "permit_no": "取水(川巴)字[2024]第0012号",
+          "source_id": "GWS-1", "kind": "mineral", "permit_no": "取水(川巴)字[2024]第0012号", "mining_licence_no": "C5100002024071110012345",
           "protection_zone": "一级保护区 50 m", "county": "511922", "latitude": "32.6531", "longitude": "106.8102",
           "temperature": "14.5", "survey_ref": "GB/T 13727 勘查报告 2023-07",
           "indicators": {"metasilicic_acid": "32.0", "strontium": "0.45"}}
@@ -203,7 +203,7 @@ REFUSED = {  # id: (proposal, rule, what the message must say)
     "selenium at the mineral-water limit": (lambda: _packed([*QUALIFIED, result("Se", "0.05")]), "water.safety_fail",
                                             "GB 8537-2018: selenium 0.05 mg/L ≥ 0.05 mg/L"),
     "release after a bromate failure": (lambda: _shipped([*MINERAL_MICRO, result("bromate", "12", unit="µg/L")]),
-                                        "water.safety_fail", "GB 8537-2018: bromate 0.012 mg/L > 0.01 mg/L"),
+                                        "water.safety_fail", "GB 8537-2018: bromate 0.012 mg/L ≥ 0.01 mg/L"),
     "release without microbiology": (lambda: _shipped([result("bromate", "0.004")]), "water.release",
                                      "GB 8537-2018: release needs a passing clostridium perfringens test"),
     "release of an ozone line without bromate": (lambda: _shipped(MINERAL_MICRO), "water.release",
@@ -455,8 +455,8 @@ SAID = {  # id: (message, its English exactly as before, what its Chinese must s
     "hard: release after a bromate failure": (
         lambda: _refused(lambda: _shipped([*MINERAL_MICRO, result("bromate", "12", unit="µg/L")]),
                          "water.safety_fail"),
-        "GB 8537-2018: bromate 0.012 mg/L > 0.01 mg/L; this batch failed its test and cannot be released",
-        ("GB 8537-2018", "溴酸盐 0.012 毫克/升 > 0.01 毫克/升", "不得放行")),
+        "GB 8537-2018: bromate 0.012 mg/L ≥ 0.01 mg/L; this batch failed its test and cannot be released",
+        ("GB 8537-2018", "溴酸盐 0.012 毫克/升 ≥ 0.01 毫克/升", "不得放行")),
     "hard: release of an ozone line without bromate": (
         lambda: _refused(lambda: _shipped(MINERAL_MICRO), "water.release"),
         "GB 8537-2018: release needs a passing bromate test (ozone line); none is recorded",

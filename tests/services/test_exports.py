@@ -115,7 +115,8 @@ def test_the_whole_demo_is_one_valid_epcis_document_mapping_every_family(demo, e
         logged = [e for e in uow.stream_events() if e.batch_id and e.type != "consume"]
     ids = [e["eventID"] for e in events]
     assert len(ids) == len(set(ids))
-    assert {f"ni:///sha-256;{e.hash}?ver=farmtrace-event-v1" for e in logged} == set(ids)  # one each, nothing lost
+    assert all(re.fullmatch(r"ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0", i) for i in ids)  # CBV's event hash
+    assert {e.hash for e in logged} == {e["ft:eventHash"] for e in events}  # one each, nothing lost
     assert [e["ft:seq"] for e in events] == sorted(e["ft:seq"] for e in events)  # log order
     by_type: dict[str, list[dict[str, Any]]] = {}
     for event in events:
@@ -190,7 +191,8 @@ def test_every_cte_of_a_lot_is_a_row_with_its_key_data_elements(demo) -> None:
     harvest, shipped, received = paddy
     assert harvest["traceability_lot_code"] == "NJP-0-0" and harvest["unit"] == "KGM" and harvest["quantity"]
     assert harvest["tlc_source"].startswith("南江县富硒稻米专业合作社 (南江县 511922)")
-    assert shipped["subsequent_recipient"] == received["location"] == "恩阳区粮油加工厂 (恩阳区 511903)"
+    assert shipped["subsequent_recipient"] == received["location"] == harvest["subsequent_recipient"] == (
+        "恩阳区粮油加工厂 (恩阳区 511903), 四川省巴中市恩阳区工业园区粮油路 12 号, China (CN), tel. 0827-3361002")
     assert received["previous_source"] == shipped["location"]
     assert (received["reference_document_type"], received["reference_document_number"]) == (
         "delivery_note", "DN-paddy-nj-0-0")
@@ -220,7 +222,7 @@ def test_the_sheet_round_trips_as_csv_and_reopens_as_a_sortable_workbook(demo) -
     book = load_workbook(io.BytesIO(fsma204.to_xlsx(rows)))
     sheet = book.active
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:Q{len(rows) + 1}"
+    assert sheet.auto_filter.ref == f"A1:S{len(rows) + 1}"
     assert [c.value for c in sheet[1]] == [en for _, en, _ in fsma204.COLUMNS]
     assert sheet.max_row == len(rows) + 1
     date_col = fsma204.KEYS.index("date")

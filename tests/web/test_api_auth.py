@@ -185,6 +185,15 @@ def _draft(batch: str = "plot-nj-0") -> dict:
     return {"type": "observe", "batch": batch, "id": str(uuid.uuid4()), "data": {"step": "inspected"}}
 
 
+def _foreign_document() -> dict:
+    """An EPCIS 2.0 document commissioning one lot of another system, its lot code new each time."""
+    import uuid
+    from tests.web.test_api_exports import FOREIGN
+    lot = f"https://id.gs1.org/01/09521001005012/10/EXT-{uuid.uuid4().hex[:8]}"
+    first = dict(FOREIGN["epcisBody"]["eventList"][0], quantityList=[{"epcClass": lot, "quantity": 200, "uom": "KGM"}])
+    return dict(FOREIGN, epcisBody={"eventList": [first]})
+
+
 def _first_hash(client) -> str:
     return client.get("/api/v1/log/entries?start=3&end=4").get_json()["entries"][0]["hash"]
 
@@ -228,6 +237,9 @@ MATRIX = {  # (method, rule): (url or url(client), body() or None, expected stat
                                          {**LINEAGE_EXPORT, "holder": 403}),
     ("GET", "/api/v1/batches/<batch_id>/bundle"): (_checkpointed("/api/v1/batches/plot-nj-0/bundle"), None,
                                                    LINEAGE_EXPORT),
+    ("POST", "/api/v1/import/epcis"): (  # a document of another system's own lot: each org records its copy
+        "/api/v1/import/epcis", lambda: _foreign_document(),
+        {"anonymous": 401, "holder": 201, "other producer": 201, "regulator": 201, "admin": 403}),
     # the holder's rice lot has no serials to give codes to (bottles: tests/web/test_consumer.py)
     ("POST", "/api/v1/batches/<batch_id>/cap-codes"): (
         "/api/v1/batches/plot-nj-0/cap-codes", None,

@@ -94,3 +94,34 @@ def test_exports_at_the_ends_of_the_calendar_are_complete_or_empty_never_a_500(c
         for path in ("/api/v1/exports/epcis", "/api/v1/exports/fsma204"):
             refused = client.get(f"{path}?{query}", headers=headers)
             assert (refused.status_code, refused.get_json()["error"]["field"]) == (422, field), (case, path)
+
+
+FOREIGN = {  # another system's document: a lot commissioned, then shipped
+    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+    "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-03-01T08:00:00Z",
+    "epcisBody": {"eventList": [
+        {"type": "ObjectEvent", "eventTime": "2026-03-01T08:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+         "action": "ADD", "bizStep": "commissioning", "disposition": "active",
+         "quantityList": [{"epcClass": "https://id.gs1.org/01/09521001005012/10/EXT-1", "quantity": 200,
+                           "uom": "KGM"}]},
+        {"type": "ObjectEvent", "eventTime": "2026-03-02T08:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+         "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+         "quantityList": [{"epcClass": "https://id.gs1.org/01/09521001005012/10/EXT-1"}]},
+    ]},
+}
+
+
+def test_an_epcis_document_is_imported_once_by_a_producer_or_regulator_token(client, bearer) -> None:
+    body = json.dumps(FOREIGN).encode()
+    first = client.post("/api/v1/import/epcis", data=body, headers=bearer("mill"))
+    assert first.status_code == 201, first.get_json()
+    report = first.get_json()
+    assert (report["events"], report["recorded"], len(report["batches"])) == (2, 2, 1)
+    again = client.post("/api/v1/import/epcis", data=body, headers=bearer("mill"))
+    assert again.status_code == 200 and again.get_json()["recorded"] == 0
+    bad = dict(FOREIGN, epcisBody={"eventList": [dict(FOREIGN["epcisBody"]["eventList"][0], eventTime="soon")]})
+    refused = client.post("/api/v1/import/epcis", data=json.dumps(bad), headers=bearer("regulator"))
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["field"] == "epcisBody.eventList.0.eventTime"
+    assert client.post("/api/v1/import/epcis", data=body, headers=bearer("admin")).status_code == 403
+    assert client.post("/api/v1/import/epcis", data=b"not json", headers=bearer("mill")).status_code == 422

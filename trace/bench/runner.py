@@ -31,6 +31,8 @@ from farmtrace.storage.migrate import upgrade
 from farmtrace.services.transaction import Actor
 from farmtrace.services.ledger import Ledger
 from farmtrace.services.verify import verify_log
+from farmtrace.bench.desk import bench_desk
+from farmtrace.bench.exports import bench_exports
 
 Echo = Callable[[str], None]
 
@@ -319,6 +321,8 @@ def _bench_big(where: Path, events: int, echo: Echo, database_url: str | None) -
          f"target < 10 min)")
     _bench_batch(big)
     figures["trace"] = bench_trace(big, echo)
+    figures["desk"] = bench_desk(big, echo)  # trace + SVG and the mock recall (trace/bench/desk.py)
+    figures["exports"] = bench_exports(big, echo)  # EPCIS and FSMA 204 rates (trace/bench/exports.py)
     raw2 = raw_verify_rate(2)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()

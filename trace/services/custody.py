@@ -292,7 +292,21 @@ def _proposal(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: Acto
         inputs = {str(i["batch"]): tx.history(str(i["batch"])) for i in body.data.get("inputs", [])}
     elif body.kind.genesis and isinstance(body.data.get("plot"), str) and tx.batch(str(body.data["plot"])):
         inputs = {str(body.data["plot"]): tx.history(str(body.data["plot"]))}  # a harvest sees its plot's records
+    elif history and isinstance(plot := _harvest_plot(history), str) and tx.batch(plot):
+        inputs = {plot: tx.history(plot)}  # a harvested lot's later events see its plot's records (用什么药检什么药)
     else:
         inputs = {}
+    orgs = {org: facts for org in (actor.org, body.data.get("to")) if isinstance(org, str)
+            and (facts := tx.org_facts(org)) is not None}
     return Proposal(type=body.type, data=body.data, at=datetime.fromisoformat(body.at.replace("Z", "+00:00")),
-                    org=actor.org, org_kind=tx.org_kind(actor.org) or "", batch=state, history=history, inputs=inputs)
+                    org=actor.org, org_kind=tx.org_kind(actor.org) or "", batch=state, history=history, inputs=inputs,
+                    orgs=orgs)
+
+
+def _harvest_plot(history: Sequence[Mapping[str, Any]]) -> str | None:
+    """The plot a harvested lot came from (its first event, a `harvested`), or None."""
+    first = history[0]
+    data = first.get("data")
+    if first.get("type") != "harvested" or not isinstance(data, Mapping) or not isinstance(data.get("plot"), str):
+        return None
+    return str(data["plot"])

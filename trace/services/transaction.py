@@ -17,6 +17,7 @@ from farmtrace.ledger.canonical import parse_json
 from farmtrace.ledger.errors import ChainConflictError, KeyStateError, Said
 from farmtrace.ledger.events import EventBody
 from farmtrace.ledger.signing import KeySealer, sign_event_hash
+from farmtrace.rules.families import OrgFacts
 from farmtrace.rules.gs1 import ai_value, gtin14
 from farmtrace.storage.models import (Batch, Event, Finding, GtinLot, Lineage, MerkleNode, PersonalData, Recall,
                                       SigningKey, utcnow)
@@ -98,6 +99,7 @@ class AppendTx:
         self._orgs: dict[str, tuple[str, str | None] | None] = {}
         self._ats: dict[str, str | None] = {}
         self._prefixes: dict[str, list[str]] = {}
+        self._facts: dict[str, OrgFacts | None] = {}
         self._lineage: list[dict[str, Any]] = []
         self._recalls: dict[tuple[str, str], None] = {}
         self._findings: list[dict[str, Any]] = []
@@ -149,6 +151,14 @@ class AppendTx:
         if org not in self._orgs:
             self._orgs[org] = self.uow.org_record(org)
         return self._orgs[org]
+
+    def org_facts(self, org: str) -> OrgFacts | None:
+        """An org's kind, county and licence numbers, as the family rules see them (None: no such org)."""
+        if org not in self._facts:
+            row = self.uow.org(org)
+            self._facts[org] = None if row is None else OrgFacts(
+                row.kind, row.county, self.uow.org_licences(org).get(org, {}))
+        return self._facts[org]
 
     def company_prefixes(self, org: str) -> list[str]:
         """The GS1 company prefixes registered to an org."""

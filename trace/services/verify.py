@@ -7,9 +7,12 @@
    signature verifies; any other is reported as an invalid entry and changes nothing, so an entry
    planted by an org can never harm another org's records;
 2. chain: every batch starts once, each event's prev is its batch's head (no fork, no gap);
-3. log: sequence numbers run 0..n-1 with no gap; stored Merkle leaves and nodes agree with the
+3. transformation: every output names consume events that exist, name it, and took what it says;
+4. log: sequence numbers run 0..n-1 with no gap; stored Merkle leaves and nodes agree with the
    events; every stored checkpoint's root is the root recomputed at its size and its signature
-   verifies with the log key (so consecutive checkpoints are consistent with each other).
+   verifies with the log key (so consecutive checkpoints are consistent with each other);
+5. rules: each family's hard rules re-run over every event against its batch as the log builds it
+   (services/verify_rules.py); a rule that now refuses a stored event is a failure naming the rule.
 
 `verify_log` never raises on a bad ledger: it returns a VerificationReport. Signature checks run
 on both cores (a process pool) for large logs; the sequential layers stream in sequence order, so
@@ -35,6 +38,7 @@ from farmtrace.storage.uow import (UnitOfWork, key_entries, read_event_range, re
                                    stream_batch_heads, stream_merkle_level)
 
 from farmtrace.services import devices
+from farmtrace.services.verify_rules import rerun_rules
 from farmtrace.services.keys import ORG_PURPOSES
 from farmtrace.ledger import merkle
 from farmtrace.ledger.checkpoint import Checkpoint as SignedCheckpoint
@@ -51,11 +55,13 @@ PARALLEL_THRESHOLD = 20_000
 
 @dataclass(frozen=True)
 class Failure:
-    layer: str            # event | chain | log
+    layer: str            # event | chain | transformation | log | rules
     reason: str
     event_hash: str | None = None
     batch: str | None = None
     seq: int | None = None
+    rule: str | None = None   # layer "rules": the rule's id, e.g. "pork.banned_additive"
+    reason_zh: str | None = None  # layer "rules": the rule's message in Chinese
 
 
 @dataclass
@@ -67,6 +73,7 @@ class VerificationReport:
     root: str | None = None
     failures: list[Failure] = field(default_factory=list)
     flagged: list[Failure] = field(default_factory=list)  # valid but for review (suspected compromise)
+    rules_checked: int = 0  # events a family's hard rules judged again (layer 5)
 
     @property
     def ok(self) -> bool:
@@ -75,7 +82,8 @@ class VerificationReport:
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "events": self.events, "batches": self.batches, "checkpoints": self.checkpoints,
                 "size": self.size, "root": self.root,
-                "failures": [asdict(f) for f in self.failures], "flagged": [asdict(f) for f in self.flagged]}
+                "failures": [asdict(f) for f in self.failures], "flagged": [asdict(f) for f in self.flagged],
+                "rules_checked": self.rules_checked}
 
 
 # ---- layer 1, per event: runs in worker processes, each reading its own range -------------
@@ -334,11 +342,13 @@ def _public_keys(engine: Engine, log_keys: dict[str, bytes]) -> dict[str, bytes]
 
 
 def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
-               progress: Callable[[int, int], None] | None = None, chunk: int = 4096) -> VerificationReport:
+               progress: Callable[[int, int], None] | None = None, chunk: int = 4096, rules: bool = True,
+               rules_progress: Callable[[int, int], None] | None = None) -> VerificationReport:
     """Verify every layer of the ledger behind `engine`; never raises on bad data.
 
     Workers (processes) each read and check a range of events; this process replays the
-    sequential layers (key validity, chains, sequence, Merkle root) from their compact rows.
+    sequential layers (key validity, chains, sequence, Merkle root) from their compact rows, then
+    (with `rules`) re-runs the families' hard rules over the log, reporting to `rules_progress`.
     """
     report = VerificationReport()
     with UnitOfWork(engine) as uow:
@@ -402,6 +412,12 @@ def verify_log(engine: Engine, *, log_origin: str, workers: int | None = None,
         replay.fail("log", "the stored Merkle frontier (the tree's right edge) disagrees with the events")
     _check_merkle_nodes(engine, replay, from_level=chunk.bit_length() - 1 if aligned else 0)
     _check_checkpoints(replay, checkpoints, log_keys, log_origin)
+    if rules:
+        breaches, report.rules_checked = rerun_rules(engine, progress=rules_progress, chunk=chunk)
+        for b in breaches:
+            replay.report.failures.append(Failure(
+                "rules", f"rule {b.rule} refuses this event now: {b.message}", b.event_hash, b.batch,
+                b.seq, b.rule, f"规则 {b.rule} 现在拒绝这条记录：{b.message_zh}"))
     report.failures.sort(key=lambda f: (-1 if f.seq is None else f.seq))
     return report
 

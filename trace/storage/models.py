@@ -285,3 +285,39 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=32)
     subject: str = Field(max_length=200)
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class RecallDrill(SQLModel, table=True):
+    """A mock recall: the whole recall query run for a batch without flagging anything, and how long listing
+    every affected lot and holder took (migration 0011). Not a ledger event: a drill changes nothing."""
+
+    __tablename__ = "recall_drills"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: str = Field(foreign_key="batches.id", max_length=64, index=True)
+    run_at: datetime = Field(default_factory=utcnow)
+    run_by: str = Field(max_length=64, description="the username who ran it")
+    org_id: str = Field(foreign_key="orgs.id", max_length=64, description="their org")
+    lots: int = Field(description="affected lots listed (the batch and every descendant)")
+    holders: int = Field(description="distinct orgs holding or receiving them")
+    micros: int = Field(sa_type=BigInteger, description="wall time of the recall query, microseconds")
+
+
+class VerificationJob(SQLModel, table=True):
+    """A whole-log verification started from the desk (migration 0012). `running` is 1 while the job runs
+    and NULL afterwards: its unique index lets one job run at a time across every worker. A job whose
+    `heartbeat_at` went stale died with its process and is shown as interrupted (services/verify_jobs.py)."""
+
+    __tablename__ = "verification_jobs"
+    id: int | None = Field(default=None, primary_key=True)
+    running: int | None = Field(default=None, unique=True, description="1 while running, else NULL")
+    state: str = Field(default="running", max_length=16, description="running | done | error | interrupted")
+    started_by: str = Field(max_length=64, description="the username who started it")
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow, description="last sign of life of its thread")
+    finished_at: datetime | None = None
+    phase: str = Field(default="log", max_length=16, description="log | rules: which pass the progress counts")
+    done: int = Field(default=0, sa_type=BigInteger, description="events checked so far in this phase")
+    total: int = Field(default=0, sa_type=BigInteger, description="events in the log when it started")
+    ok: bool | None = Field(default=None, description="the verdict once done")
+    report: str | None = Field(default=None, sa_column=Column(Text, nullable=True),
+                               description="VerificationReport.to_json() as JSON, or the error's words")

@@ -406,6 +406,16 @@ class UnitOfWork:
     def orgs(self) -> list[Org]:
         return list(self.session.scalars(select(Org).order_by(Org.id)))
 
+    def org_licences(self, org_id: str | None = None) -> dict[str, dict[str, str]]:
+        """Licence numbers by kind, per org (one org's, or every org's when `org_id` is None)."""
+        query = select(OrgLicence)
+        if org_id is not None:
+            query = query.where(OrgLicence.org_id == org_id)  # type: ignore[arg-type]
+        out: dict[str, dict[str, str]] = {}
+        for row in self.session.scalars(query):
+            out.setdefault(row.org_id, {})[row.kind] = row.number
+        return out
+
     def all_company_prefixes(self) -> list[OrgPrefix]:
         """Every registered GS1 company prefix, by org then prefix."""
         return list(self.session.scalars(select(OrgPrefix).order_by(OrgPrefix.org_id, OrgPrefix.prefix)))

@@ -64,7 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
         lang = "en" if str(get_locale() or "zh").startswith("en") else "zh_CN"
-        return {"lang": lang, **template_words(lang)}
+        return {"lang": lang, "may_use_desk": desk.blueprint.may_use_desk, **template_words(lang)}
 
     from farmtrace.web import account, admin, api, desk, errors, producer, public
     csrf = CSRFProtect(app)

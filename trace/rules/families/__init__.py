@@ -48,6 +48,26 @@ class BatchState:
 
 
 @dataclass(frozen=True)
+class OrgFacts:
+    """What a rule may know about an org: its kind, its county (GB/T 2260) and its licence numbers by kind
+    (`org_licences`: sc, jy, slaughter, animal_epidemic). Today's record, not the record at the event's time."""
+
+    kind: str
+    county: str | None = None
+    licences: Mapping[str, str] = field(default_factory=dict)
+
+
+SICHUAN = "51"  # GB/T 2260 province prefix of Sichuan
+
+
+def in_sichuan(county: str | None) -> bool | None:
+    """Whether a county code lies in Sichuan (51xxxx); None when no county is known."""
+    if not isinstance(county, str) or not re.match(r"^[1-9][0-9]{5}$", county):
+        return None
+    return county.startswith(SICHUAN)
+
+
+@dataclass(frozen=True)
 class Proposal:
     """The event under judgement and what is already known about its batch."""
 
@@ -59,6 +79,7 @@ class Proposal:
     batch: BatchState | None                     # None for a batch's first event
     history: Sequence[Mapping[str, Any]] = ()    # bodies of the batch's earlier events, oldest first
     inputs: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)  # input batch -> its bodies
+    orgs: Mapping[str, OrgFacts] = field(default_factory=dict)  # the acting org and a ship's receiver, when known
 
     def earlier(self, *types: str) -> list[Mapping[str, Any]]:
         """Earlier events of this batch of the given types, oldest first."""
@@ -83,7 +104,7 @@ class Threshold:
     rule_id: str
     analyte: str
     category: str
-    comparator: str              # "<=" | ">=" | "<" | "range" | "not_detected"
+    comparator: str              # "<=" | ">=" | "<" | ">" | "range" | "not_detected"
     limit: Decimal | None        # for "range": the low end
     high: Decimal | None         # for "range": the high end
     unit: str
@@ -98,6 +119,8 @@ class Threshold:
             return self.limit is not None and value <= self.limit
         if self.comparator == "<":
             return self.limit is not None and value < self.limit
+        if self.comparator == ">":
+            return self.limit is not None and value > self.limit
         if self.comparator == ">=":
             return self.limit is not None and value >= self.limit
         if self.comparator == "range":
@@ -188,7 +211,7 @@ def compare_result(row: Threshold, data: Mapping[str, Any], name: str,
     if row.comparator == "not_detected":
         return ok, Said(f"{std}: {shown} {'not detected' if ok else 'detected; must not be detected'}",
                         f"{std}：{shown_zh}，{'未检出' if ok else '检出；不得检出'}")
-    sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<")}[row.comparator]
+    sign = {"<=": ("≤", ">"), "<": ("<", "≥"), ">=": ("≥", "<"), ">": (">", "≤")}[row.comparator]
     mark = sign[0] if ok else sign[1]
     return ok, Said(f"{std}: {shown} {mark} {row.limit} {row.unit}", f"{std}：{shown_zh} {mark} {row.limit} {unit_zh}")
 

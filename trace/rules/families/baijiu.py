@@ -31,6 +31,13 @@ Hard rules (the event is refused; the message cites the standard and its edition
 - baijiu.strength: a label declaring "high" (40 < x ≤ 68 %vol) or "low" (25 ≤ x ≤ 40 %vol)
   strength states an alcohol in that range (GB/T 10781.1-2021; unverified).
 - baijiu.serials: commissioned serial ranges never overlap and never outnumber the bottles. Our rule.
+- baijiu.category: a label of solid-state baijiu (category "solid_state" or product standard GB/T 10781.x /
+  GB/T 26760) lists neither edible alcohol nor additives among its ingredients; a label listing
+  additives declares 配制酒 ("prepared") (GB/T 17204-2021, in force 2022-06-01 ✔; GB/T 10781.1-2021 in
+  force 2022-04-01, secondary source). The ingredient words (EDIBLE_ALCOHOL, ADDITIVES) are ours.
+Label KDEs (data.label, all optional so older records stay valid): standard, category, flavour (香型),
+grade (优级/一级), ingredients, production_date, net_content. GB 2757-2012's limits apply from
+2013-02-01 (its implementation date); GB/T 10781.1-2021's from 2022-04-01.
 Soft rules (a warning the regulator sees):
 - baijiu.distillation_abv: a distillate's %vol missing or outside 30–80 (our rule).
 - baijiu.label_abv: measured alcohol differs from the label by more than 1.0 %vol (GB/T 10781.1-2021).
@@ -89,21 +96,21 @@ OUR_RULES_FROM = date(2000, 1, 1)  # our own rules apply to every event in the l
 
 THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("baijiu.contaminants", "methanol", "grain", "<=", Decimal("0.6"), None, "g/L", HEALTH,
-              date(2013, 8, 1), status="confirmed"),
+              date(2013, 2, 1), status="confirmed"),
     Threshold("baijiu.contaminants", "methanol", "other", "<=", Decimal("2.0"), None, "g/L", HEALTH,
-              date(2013, 8, 1), status="confirmed"),
+              date(2013, 2, 1), status="confirmed"),
     Threshold("baijiu.contaminants", "cyanide", "baijiu", "<=", Decimal("8.0"), None, "mg/L", HEALTH,
-              date(2013, 8, 1), status="confirmed"),
+              date(2013, 2, 1), status="confirmed"),
     Threshold("baijiu.contaminants", "lead", "distilled_liquor", "<=", Decimal("0.5"), None, "mg/kg",
               "GB 2762-2022", date(2023, 6, 30), status="unverified"),
     Threshold("baijiu.distillation_abv", "ethanol", "distillate", "range", Decimal("30"), Decimal("80"), "%vol",
               "farmtrace rule", OUR_RULES_FROM, status="unverified"),
     Threshold("baijiu.label_abv", "ethanol_deviation", "label", "<=", Decimal("1.0"), None, "%vol", QUALITY,
-              date(2022, 6, 1), status="confirmed"),
+              date(2022, 4, 1), status="confirmed"),
     Threshold("baijiu.strength", "ethanol", "high", "range", Decimal("40"), Decimal("68"), "%vol", QUALITY,
-              date(2022, 6, 1), status="unverified"),  # 40 itself is low strength
+              date(2022, 4, 1), status="unverified"),  # 40 itself is low strength
     Threshold("baijiu.strength", "ethanol", "low", "range", Decimal("25"), Decimal("40"), "%vol", QUALITY,
-              date(2022, 6, 1), status="unverified"),
+              date(2022, 4, 1), status="unverified"),
     Threshold("baijiu.blend_balance", "pure_alcohol_difference", "blend", "<=", Decimal("0.5"), None, "%",
               "farmtrace rule", OUR_RULES_FROM, status="unverified"),
     Threshold("baijiu.blend_volume", "volume_contraction", "blend", "<=", Decimal("5"), None, "%",
@@ -247,6 +254,21 @@ extend("test", FAMILY, (
     Kde("abv", "decimal", "样品酒精度", "Sample alcohol", required=False, check=_free, unit="%vol",
         help_zh="甲醇、氰化物按 100%vol 折算时使用", help_en="used to judge methanol and cyanide at 100 %vol"),
 ))
+CATEGORIES: dict[str, tuple[str, str]] = {  # GB/T 17204-2021 classes of baijiu and 配制酒
+    "solid_state": ("固态法白酒", "solid-state baijiu"), "solid_liquid": ("固液法白酒", "solid-liquid baijiu"),
+    "liquid": ("液态法白酒", "liquid-state baijiu"), "prepared": ("配制酒", "prepared liquor"),
+}
+FLAVOURS: dict[str, tuple[str, str]] = {
+    "nongxiang": ("浓香型", "strong aroma"), "jiangxiang": ("酱香型", "sauce aroma"),
+    "qingxiang": ("清香型", "light aroma"), "mixiang": ("米香型", "rice aroma"), "jianxiang": ("兼香型", "mixed aroma"),
+    "fengxiang": ("凤香型", "Feng aroma"), "other": ("其他香型", "other"),
+}
+GRADES: dict[str, tuple[str, str]] = {"premium": ("优级", "premium"), "first": ("一级", "first grade")}
+SOLID_STATE_STANDARDS = ("GB/T 10781", "GB/T 26760")  # 浓/清/米香型 and 酱香型: solid-state products
+EDIBLE_ALCOHOL = ("食用酒精", "edible alcohol", "酒精")
+ADDITIVES = ("香精", "香料", "甜味剂", "食品添加剂", "糖精", "甜蜜素", "安赛蜜", "三氯蔗糖", "flavouring", "additive",
+             "sweetener")
+CATEGORY_RULE = "GB/T 17204-2021 / GB/T 10781.1-2021"
 LABEL_ITEMS = (
     Kde("abv", "decimal", "酒精度", "Alcohol", unit_kde="abv_unit"),
     Kde("abv_unit", "text", "酒精度单位", "Alcohol unit", hidden=True),
@@ -254,6 +276,14 @@ LABEL_ITEMS = (
     Kde("age_claim", "count", "年份声明", "Age claim", required=False, unit="year"),
     Kde("warning", "text", "警示语", "Warning"),
     Kde("sc", "text", "食品生产许可证编号", "SC licence"),
+    Kde("standard", "text", "产品标准号", "Product standard", required=False, help_zh="如 GB/T 10781.1",
+        help_en="e.g. GB/T 10781.1"),
+    Kde("category", "choice", "产品类别", "Category", required=False, choices=CATEGORIES),
+    Kde("flavour", "choice", "香型", "Flavour type", required=False, choices=FLAVOURS),
+    Kde("grade", "choice", "质量等级", "Grade", required=False, choices=GRADES),
+    Kde("ingredients", "list", "配料", "Ingredients", required=False),
+    Kde("production_date", "date", "生产日期", "Production date", required=False),
+    Kde("net_content", "text", "净含量", "Net content", required=False, help_zh="如 500 mL", help_en="e.g. 500 mL"),
 )
 extend("packed", FAMILY, (
     Kde("case_of", "count", "每箱瓶数", "Bottles per case", required=False, check=_free, unit="bottle"),
@@ -575,6 +605,30 @@ def _label_rule(p: Proposal) -> Said | None:
     return None
 
 
+def _category(p: Proposal) -> Said | None:
+    """Solid-state (固态法) baijiu uses no edible alcohol and no additives; with additives it is 配制酒,
+    with edible alcohol 固液法/液态法 (GB/T 17204-2021 in force 2022-06-01; GB/T 10781.1-2021 from 2022-04-01)."""
+    label = _label(p)
+    standard, category = str(label.get("standard", "")), label.get("category")
+    solid = category == "solid_state" or any(standard.replace(" ", "").startswith(s.replace(" ", ""))
+                                             for s in SOLID_STATE_STANDARDS)
+    items = [str(i) for i in label.get("ingredients", [])] if isinstance(label.get("ingredients"), list) else []
+    alcohol = [i for i in items if any(w in i.lower() for w in EDIBLE_ALCOHOL)]
+    added = [i for i in items if any(w in i.lower() for w in ADDITIVES)]
+    if solid and (alcohol or added):
+        found = alcohol + added
+        return Said(f"{CATEGORY_RULE}: solid-state baijiu ({standard or 'solid_state'}) uses no edible alcohol or "
+                    f"additives; the label lists {', '.join(found)}",
+                    f"{CATEGORY_RULE}：固态法白酒（{standard or '固态法'}）不得使用食用酒精或食品添加剂；标签配料含"
+                    f"{'、'.join(found)}")
+    if added and category not in (None, "prepared"):
+        return Said(f"{CATEGORY_RULE}: a liquor with additives ({', '.join(added)}) is 配制酒, not "
+                    f"{CATEGORIES[str(category)][1] if category in CATEGORIES else category}",
+                    f"{CATEGORY_RULE}：添加了{'、'.join(added)}的酒属于配制酒，不能标为"
+                    f"{CATEGORIES[str(category)][0] if category in CATEGORIES else category}")
+    return None
+
+
 def _sc_licence(p: Proposal) -> Said | None:
     number = _label(p).get("sc")
     match = SC_LICENCE.match(number) if isinstance(number, str) else None
@@ -643,6 +697,7 @@ HARD_RULES: tuple[Rule, ...] = (
     Rule("baijiu.sc_licence", frozenset({"packed"}), _sc_licence, "data.label.sc", LICENCE),
     Rule("baijiu.strength", frozenset({"packed"}), _strength, "data.label.abv", QUALITY),
     Rule("baijiu.serials", frozenset({"commissioned"}), _serials, "data.first_serial", OURS),
+    Rule("baijiu.category", frozenset({"packed"}), _category, "data.label.category", CATEGORY_RULE),
 )
 
 

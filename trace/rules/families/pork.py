@@ -79,6 +79,7 @@ from farmtrace.rules.declare import (
 )
 from farmtrace.rules.families import (
     Proposal,
+    in_sichuan,
     Rule,
     Threshold,
     analyte_zh,
@@ -125,6 +126,11 @@ QUARANTINE = "动物检疫管理办法 (2022)"
 SLAUGHTER_RULES = "生猪屠宰管理条例 (2021)"
 WITHDRAWAL = "农业部公告第278号 (2003)"
 OURS = "farmtrace rule (domain.md §3)"
+EPIDEMIC_LAW = "动物防疫法 (2021)"
+DISPOSAL = "病死畜禽和病害畜禽产品无害化处理管理办法 (2022)"
+VEHICLE = re.compile(r"^[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}$")  # a plate: 川Y12345 (new-energy plates have 6)
+PCR_WORDS = ("pcr", "核酸", "荧光定量", "gb/t 18648")
+STRIP_WORDS = ("strip", "试纸", "胶体金", "抗原", "antigen", "lateral flow", "免疫层析")
 OUR_RULES_FROM = date(2000, 1, 1)  # our own rules apply to every event in the ledger
 CHINA_TIME = timezone(timedelta(hours=8))
 STANDARDS_ZH = {  # our own rules as a Chinese reader names them; published standards are cited as numbered
@@ -373,6 +379,12 @@ LIVE_WEIGHT = Kde("live_weight", "decimal", "活重", "Live weight", required=Fa
                   help_zh="整批活猪的总重", help_en="the whole lot's live weight")
 COMMITMENT_NO = Kde("certificate_no", "text", "承诺达标合格证编号", "Commitment certificate no.", required=False,
                     check=_free)
+DISPOSALS: dict[str, Words] = {  # 病死畜禽和病害畜禽产品无害化处理 methods
+    "incineration": ("焚烧", "incineration"), "rendering": ("化制", "rendering"),
+    "high_temperature": ("高温处理", "high-temperature treatment"), "burial": ("深埋", "burial"),
+    "fermentation": ("发酵", "fermentation"), "other": ("其他", "other"),
+}
+ASF_METHODS: dict[str, Words] = {"pcr": ("荧光 PCR", "PCR"), "strip": ("免疫层析试纸条", "immunological strip")}
 REGIMES: dict[str, Words] = {"chilled": ("冷鲜", "chilled"), "frozen": ("冷冻", "frozen"),
                              "chilling": ("排酸（冷却中）", "chilling")}
 LOCATIONS: dict[str, Words] = {"air": ("库内空气", "air"), "core": ("肉中心", "core"),
@@ -382,8 +394,16 @@ REGIME = Kde("regime", "choice", "温控类别", "Regime", required=False, check
 LOCATION = Kde("location", "choice", "测温位置", "Location", required=False, check=_free, choices=LOCATIONS)
 READING_UNIT = Kde("unit", "text", "单位", "Unit", required=False, check=_free, help_zh="°C (CEL)", help_en="°C (CEL)")
 
-extend("ship", FAMILY, (LIVE_WEIGHT,))
-extend("receive", FAMILY, (COMMITMENT_NO, LIVE_WEIGHT))
+VEHICLE_NO = Kde("vehicle_no", "text", "运输车辆牌照号", "Vehicle plate", required=False, check=_free,
+                 help_zh="已备案的生猪运输车辆，如 川Y12345", help_en="the registered livestock vehicle, e.g. 川Y12345")
+VEHICLE_RECORD = Kde("vehicle_record", "text", "车辆备案编号", "Vehicle registration no.", required=False, check=_free,
+                     help_zh="县级农业农村部门的运输车辆备案编号", help_en="the county bureau's vehicle registration")
+extend("ship", FAMILY, (LIVE_WEIGHT, VEHICLE_NO, VEHICLE_RECORD))
+extend("receive", FAMILY, (COMMITMENT_NO, LIVE_WEIGHT,
+                           Kde("tags", "list", "到场查验耳标号", "Ear tags checked", required=False, check=_free,
+                               help_zh="入场查验的耳标号，须与检疫合格证明一致", help_en="must match the quarantine certificate"),
+                           Kde("quarantine_certificate", "text", "随附检疫合格证明编号", "Quarantine certificate received",
+                               required=False, check=_free)))
 extend("inspected", FAMILY, (
     Kde("stage", "choice", "检验环节", "Stage", required=False, check=_free, choices={
         "ante-mortem": ("宰前检验", "ante-mortem"), "post-mortem": ("宰后检验", "post-mortem")}),
@@ -394,9 +414,14 @@ extend("inspected", FAMILY, (
         check=_free, help_zh="宰后检疫出具", help_en="issued at post-mortem quarantine"),
     Kde("quality_certificate", "text", "肉品品质检验合格证编号", "Meat quality certificate no.", required=False,
         check=_free),
+    Kde("condemned_kg", "decimal", "病害肉品重量", "Condemned", required=False, check=_free, unit="KGM"),
+    Kde("disposal", "choice", "无害化处理方法", "Disposal", required=False, check=_free, choices=DISPOSALS),
+    Kde("disposal_record", "text", "无害化处理记录编号", "Disposal record no.", required=False, check=_free),
     LIVE_WEIGHT))
 extend("transform", FAMILY, (
     LIVE_WEIGHT,
+    Kde("asf_method", "choice", "非洲猪瘟检测方法", "ASF test method", required=False, check=_free, choices=ASF_METHODS,
+        help_zh="所引检测报告的方法；出省销售须 PCR 阴性", help_en="method of the cited reports; PCR for outside Sichuan"),
     Kde("asf_reports", "list", "非洲猪瘟检测报告编号", "ASF test reports", required=False, check=_free,
         help_zh="投入批次阴性结果的报告编号", help_en="report numbers of the inputs' negative results"),
     Kde("meat_certificates", "items", "两证", "Meat certificates", required=False, check=_free, items=(
@@ -420,7 +445,7 @@ extend("packed", FAMILY, (
     Kde("net", "decimal", "每件净含量", "Net per unit", required=False, check=_free, unit_kde="net_unit"),
     Kde("net_unit", "text", "净含量单位", "Net unit", required=False, check=_free),
     Kde("pack_date", "date", "包装日期", "Pack date", required=False, check=_free)))
-VALUE_NAMES.update({"屠宰": ("屠宰", "slaughter"), "分割": ("分割", "cutting"), **REGIMES, **LOCATIONS})
+VALUE_NAMES.update({"屠宰": ("屠宰", "slaughter"), "分割": ("分割", "cutting"), **REGIMES, **LOCATIONS, **DISPOSALS})
 
 
 # ---- reading bodies -----------------------------------------------------------------------------------
@@ -814,6 +839,50 @@ def _asf_reports(bodies: Sequence[Body]) -> tuple[set[str], list[Said]]:
     return cleared, positives
 
 
+def _asf_method(data: Mapping[str, Any]) -> str | None:
+    """"pcr" or "strip" from a test's method (GB/T 18648-2020 is the PCR method), None when it does not say."""
+    method = str(data.get("method", "")).lower()
+    if any(word in method for word in PCR_WORDS):
+        return "pcr"
+    if any(word in method for word in STRIP_WORDS):
+        return "strip"
+    return None
+
+
+def _asf_pcr_cleared(bodies: Sequence[Body]) -> bool:
+    """Whether a PCR negative clears this lot: its own, or one its transformation cited as PCR."""
+    if any(verdict == "pass" and _asf_method(_data(body)) == "pcr"
+           for verdict, _, body in _verdicts(bodies, ("asfv",))):
+        return True
+    genesis = _genesis_of(bodies)
+    return genesis is not None and genesis.get("type") == "transform" and \
+        _data(genesis).get("asf_method") == "pcr" and bool(_data(genesis).get("asf_reports"))
+
+
+def _asf_pcr_reports(bodies: Sequence[Body]) -> set[str]:
+    return {str(_data(body).get("report_no")) for verdict, _, body in _verdicts(bodies, ("asfv",))
+            if verdict == "pass" and _asf_method(_data(body)) == "pcr"}
+
+
+def _asf_out_of_province(p: Proposal) -> Said | None:
+    """A strip negative allows sale within Sichuan only: a ship to an org outside Sichuan (or of unknown
+    county) needs a PCR negative."""
+    to = p.data.get("to")
+    facts = p.orgs.get(to) if isinstance(to, str) else None
+    inside = in_sichuan(facts.county if facts else None)
+    if inside:
+        return None
+    if _asf_pcr_cleared(p.history) or any(_asf_pcr_cleared(b) for b in p.inputs.values()):
+        return None
+    county = facts.county if facts else None
+    where = f"{to} (county {county}) is outside Sichuan" if inside is False else f"{to}'s county is not recorded"
+    where_zh = f"{to}（区县 {county}）在四川省外" if inside is False else f"{to} 未登记所在区县"
+    return Said(f"{ASF}: a strip (immunological) negative allows sale within the province only; {where}, so the "
+               "lot needs a PCR negative (record it, or cite it at the transformation with asf_method \"pcr\")",
+               f"{ASF}：免疫层析试纸条检测阴性仅限省内销售；{where_zh}，须有荧光 PCR 检测阴性结果"
+               "（请记录检测结果，或在加工记录中引用并注明检测方法为 PCR）")
+
+
 def _asf_negative(p: Proposal) -> Said | None:
     if p.type == "transform":
         for batch, bodies in p.inputs.items():
@@ -836,6 +905,17 @@ def _asf_negative(p: Proposal) -> Said | None:
         if stray:
             return Said(f"{ASF}: cited ASF report {', '.join(stray)} is not a negative result of any input",
                         f"{ASF}：引用的非洲猪瘟检测报告 {'、'.join(stray)} 不是任何投入批次的阴性结果")
+        if p.data.get("asf_method") == "pcr":
+            pcr: set[str] = set()
+            for bodies in p.inputs.values():
+                pcr |= _asf_pcr_reports(bodies)
+                genesis = _data(_genesis_of(bodies) or {})
+                if genesis.get("asf_method") == "pcr" and isinstance(genesis.get("asf_reports"), list):
+                    pcr |= {str(r) for r in genesis["asf_reports"]}  # checked when that transformation was appended
+            if not pcr & set(cited):
+                return Said(f"{ASF}: asf_method is \"pcr\" but none of the cited reports {', '.join(cited)} is a PCR "
+                            "negative",
+                            f"{ASF}：检测方法注明为 PCR，但引用的报告 {'、'.join(cited)} 都不是荧光 PCR 阴性结果")
         return None
     if not _is_meat(p):
         return None
@@ -847,6 +927,8 @@ def _asf_negative(p: Proposal) -> Said | None:
     if positives:
         return Said(f"{positives[0]}; no product of this slaughter batch may leave",
                     f"{positives[0].zh}；本屠宰批次的产品一律不得出厂")
+    if cleared and p.type == "ship":
+        return _asf_out_of_province(p)
     if not cleared:
         return Said(f"{ASF}: no product of a slaughter batch leaves before a negative ASF PCR result; none is on record "
                     "for this lot (record it here, or cite it in the transformation as data.asf_reports)",
@@ -974,6 +1056,69 @@ def _chilled_excursion(p: Proposal) -> Said | None:
     return None
 
 
+def _quarantine_before_ship(p: Proposal) -> Body | None:
+    """The certificate the live pigs travelled on: the last `quarantined` before the last ship."""
+    ships = [i for i, body in enumerate(p.history) if body.get("type") == "ship"]
+    if not ships:
+        return None
+    return _certificate_for(p.history[:ships[-1]], since_last_receive=True)
+
+
+def _receive_tags(p: Proposal) -> Said | None:
+    """公告第119号: at arrival the ear tags are checked against the 动物检疫合格证明 the pigs came with."""
+    if p.batch is None or not _is_live(p.history, _unit(p)):
+        return None
+    certificate = _quarantine_before_ship(p)
+    if certificate is None:
+        return None  # pork.quarantine_certificate refused the ship already
+    number = _data(certificate).get("certificate_no")
+    received = p.data.get("quarantine_certificate")
+    if isinstance(received, str) and received.strip() and received != number:
+        return Said(f"{ASF}: the certificate received ({received}) is not the one the pigs were shipped on ({number})",
+                    f"{ASF}：随附的检疫合格证明 {received} 与调运时的证明 {number} 不一致")
+    tags = p.data.get("tags")
+    if tags is None:
+        return None  # pork.receive_tags_missing warns
+    listed = {t for t in _data(certificate).get("tags", []) if isinstance(t, str)}
+    seen = {t for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
+    if seen == listed:
+        return None
+    extra, missing = sorted(seen - listed), sorted(listed - seen)
+    parts = ([f"not on the certificate: {', '.join(extra)}"] if extra else []) + (
+        [f"on the certificate but not found: {', '.join(missing)}"] if missing else [])
+    parts_zh = ([f"证明上没有的耳标：{'、'.join(extra)}"] if extra else []) + (
+        [f"证明上有但未查到的耳标：{'、'.join(missing)}"] if missing else [])
+    return Said(f"{ASF}: ear tags checked at arrival do not match certificate {number}; {'; '.join(parts)}; "
+                "refuse the pigs",
+                f"{ASF}：入场查验的耳标与检疫合格证明 {number} 不符；{'；'.join(parts_zh)}；应拒收")
+
+
+def _vehicle(p: Proposal) -> Said | None:
+    """A ship of live pigs names its vehicle's plate in the form a plate is written (川Y12345)."""
+    if p.batch is None or not _is_live(p.history, _unit(p)):
+        return None
+    plate = p.data.get("vehicle_no")
+    if plate is None or (isinstance(plate, str) and VEHICLE.match(plate.replace(" ", ""))):
+        return None
+    return Said(f"{EPIDEMIC_LAW}: data.vehicle_no must be a vehicle plate such as 川Y12345, got {plate!r}",
+                f"{EPIDEMIC_LAW}：运输车辆牌照号应形如 川Y12345，实际为“{plate}”")
+
+
+def _disposal(p: Proposal) -> Said | None:
+    """Condemned carcasses and parts (宰后检验不合格) are disposed of harmlessly, and the method recorded."""
+    condemned = decimal(p.data.get("condemned_kg"))
+    failed = p.data.get("result") == "fail" and p.data.get("stage") == "post-mortem"
+    if not failed and (condemned is None or condemned <= 0):
+        return None
+    if p.data.get("disposal") in DISPOSALS and isinstance(p.data.get("disposal_record"), str) \
+            and p.data["disposal_record"].strip():
+        return None
+    return Said(f"{DISPOSAL}: condemned meat ({_fmt(condemned) + ' kg' if condemned else 'a failed post-mortem'}) "
+                "is disposed of harmlessly; record data.disposal (method) and data.disposal_record",
+                f"{DISPOSAL}：病害肉品（{_fmt(condemned) + ' 千克' if condemned else '宰后检验不合格'}）须无害化处理；"
+                "请填写无害化处理方法和处理记录编号")
+
+
 HARD_RULES: tuple[Rule, ...] = (
     Rule("pork.ear_tag", frozenset({"animal_tagged", "quarantined"}), _ear_tags, "data.tags", TAGS),
     Rule("pork.banned_additive", frozenset({"fed"}), _banned_additive, "data.additives", BANNED),
@@ -990,6 +1135,9 @@ HARD_RULES: tuple[Rule, ...] = (
          "GB 2762-2022; GB 2707-2016"),
     Rule("pork.two_certificates", frozenset({"ship", "sell", "transform"}), _two_certificates, None, SLAUGHTER_RULES),
     Rule("pork.chilled_excursion", frozenset({"ship", "sell", "packed"}), _chilled_excursion, None, "GB/T 24616-2019"),
+    Rule("pork.receive_tags", frozenset({"receive"}), _receive_tags, "data.tags", ASF),
+    Rule("pork.vehicle", frozenset({"ship"}), _vehicle, "data.vehicle_no", EPIDEMIC_LAW),
+    Rule("pork.disposal", frozenset({"inspected"}), _disposal, "data.disposal", DISPOSAL),
 )
 
 
@@ -1023,9 +1171,36 @@ def _cutting_room(p: Proposal) -> Said | None:
     return _reading_over(p, "pork.cutting_room", None, "cutting_room", Said("cutting room", "分割车间"))
 
 
+def _receive_tags_missing(p: Proposal) -> Said | None:
+    if p.batch is None or not _is_live(p.history, _unit(p)) or isinstance(p.data.get("tags"), list):
+        return None
+    return Said(f"{ASF}: the ear tags checked at arrival are not recorded (data.tags); they must match the "
+                "quarantine certificate",
+                f"{ASF}：未登记入场查验的耳标号；耳标须与检疫合格证明一致")
+
+
+def _vehicle_missing(p: Proposal) -> Said | None:
+    if p.batch is None or not _is_live(p.history, _unit(p)) or p.data.get("vehicle_no"):
+        return None
+    return Said(f"{EPIDEMIC_LAW}: live pigs travel in a registered vehicle; record data.vehicle_no",
+                f"{EPIDEMIC_LAW}：生猪须由已备案的车辆运输；请填写运输车辆牌照号")
+
+
+def _slaughter_licence(p: Proposal) -> Said | None:
+    """生猪屠宰管理条例 (2021): slaughter only by a designated slaughterhouse (its 定点屠宰证 on the org record)."""
+    if _process(_genesis(p)) not in SLAUGHTER or p.org not in p.orgs or p.orgs[p.org].licences.get("slaughter"):
+        return None
+    return Said(f"{SLAUGHTER_RULES}: {p.org} slaughters pigs but has no 生猪定点屠宰证 on record (licence kind "
+                "\"slaughter\")",
+                f"{SLAUGHTER_RULES}：{p.org} 屠宰生猪，但未登记生猪定点屠宰证")
+
+
 READINGS = frozenset({"temperature_logged", "stored"})
 SOFT_RULES: tuple[Rule, ...] = (
     Rule("pork.chilled_reading", READINGS, _chilled_reading, "data.value", "farmtrace rule"),
     Rule("pork.frozen_reading", READINGS, _frozen_reading, "data.value", "GB/T 24616-2019"),
     Rule("pork.cutting_room", READINGS, _cutting_room, "data.value", "GB 12694-2016"),
+    Rule("pork.receive_tags_missing", frozenset({"receive"}), _receive_tags_missing, "data.tags", ASF),
+    Rule("pork.vehicle_missing", frozenset({"ship"}), _vehicle_missing, "data.vehicle_no", EPIDEMIC_LAW),
+    Rule("pork.slaughter_licence", frozenset({"transform"}), _slaughter_licence, None, SLAUGHTER_RULES),
 )

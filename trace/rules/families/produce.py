@@ -72,6 +72,8 @@ from farmtrace.rules.declare import (STEP_NAMES, VALUE_NAMES, Declaration, Kde, 
 from farmtrace.rules.families import judge_safety
 from farmtrace.rules.families import (Proposal, Rule, Threshold, analyte_zh, body_day, claims_of, compare_result,
                                       decimal, threshold_for, valid_on)
+from farmtrace.rules.licences import LICENCE_RULE, sc_problem
+from farmtrace.rules.pesticides import banned_on, ingredient_names
 from farmtrace.rules.steps import NEW_BATCH, PLACE, _free, validate_new_batch
 
 FAMILY = "produce"
@@ -86,6 +88,20 @@ CERTIFICATE_FROM = date(2026, 2, 1)  # 承诺达标合格证管理办法 (农业
 CERTIFICATE_RULE = "承诺达标合格证管理办法 (农业农村部令 2025 年第 4 号)"
 SE_CLAIMS = frozenset({"富硒", "se_rich"})
 SE_NUTRITION_CLAIMS = frozenset({"富含硒", "rich_in_selenium"})
+SE_SOURCE_CLAIMS = frozenset({"含硒", "硒源", "source_of_selenium", "contains_selenium"})  # GB 28050: 含有/来源
+SE_WORDS = ("硒", "selenium", "se_rich")
+GB28050 = "GB 28050-2011"
+VARIETY_TYPES: dict[str, Words] = {  # GB 1350-2009 classes of paddy: the moisture limit follows them
+    "indica": ("籼稻", "indica"), "japonica": ("粳稻", "japonica"),
+    "indica_glutinous": ("籼糯稻", "indica glutinous"), "japonica_glutinous": ("粳糯稻", "japonica glutinous"),
+}
+CLAIM_BASES: dict[str, Words] = {  # the standard a 富硒 claim rests on (data.claim_basis on `packed`)
+    "GB/T 22499": ("GB/T 22499 富硒稻谷", "GB/T 22499 selenium-rich paddy"),
+    "NY/T 600": ("NY/T 600 富硒茶", "NY/T 600 selenium-rich tea"),
+    "GH/T 1135": ("GH/T 1135 富硒农产品", "GH/T 1135 selenium-rich agricultural products"),
+}
+PESTICIDE_REGISTRATION = re.compile(r"^(PD|PDN|LS|WP|WL)\d")  # 农药登记证号 prefixes
+COVERAGE_WINDOW_DAYS = 365  # our rule: applications within a year before the harvest count
 MANDATORY = frozenset({"tea_leaves", "vegetables", "fruit", "fungi"})  # §1.4: not rice, grain or potatoes
 SAFETY_ANALYTES = ("cadmium", "lead", "mercury", "inorganic_arsenic")
 
@@ -100,6 +116,7 @@ CLAIM_NAMES: dict[str, Words] = {  # label claims on a pack (data.claims)
     "富硒": ("富硒", "selenium-rich"), "se_rich": ("富硒", "selenium-rich"),
     "富含硒": ("富含硒", "rich in selenium"), "rich_in_selenium": ("富含硒", "rich in selenium"),
     "有机": ("有机产品", "organic"), "organic": ("有机产品", "organic"),
+    "含硒": ("含硒", "source of selenium"), "source_of_selenium": ("含硒", "source of selenium"),
     "绿色食品": ("绿色食品", "green food"), "green_food": ("绿色食品", "green food"),
     "地理标志": ("地理标志产品", "geographical indication"), "gi": ("地理标志产品", "geographical indication"),
 }
@@ -190,7 +207,9 @@ INPUT_APPLIED = declare(Declaration(
             help_zh="农药标签上的安全间隔期（整天数），无则填 0", help_en='whole days from the label, "0" for none'),
         Kde("area", "decimal", "施用面积", "Area treated", required=False, positive=True,
             help_zh="与地块面积同一单位", help_en="in the plot's area unit"),
-        Kde("operator", "text", "施用人", "Operator", required=False, max_len=64)),
+        Kde("operator", "text", "施用人", "Operator", required=False, max_len=64),
+        Kde("crop", "text", "作物", "Crop", required=False, max_len=64, help_zh="如 茶、水稻；判定茶叶等作物的禁用农药",
+            help_en="e.g. tea, rice; the crop-specific bans follow it")),
     family=FAMILY,
     example={"product_name": "吡虫啉 10% 可湿性粉剂", "registration_no": "PD20060010", "active_ingredient": "吡虫啉",
              "dose": "20", "dose_unit": "g/mu", "date": "2026-07-02", "phi_days": "21", "area": "48",
@@ -202,6 +221,9 @@ HARVESTED = declare(Declaration(
         Kde("plot", "text", "地块", "Plot", max_len=64, help_zh="采收地块的编号", help_en="the plot harvested"),
         Kde("crop", "text", "作物", "Crop", max_len=64, help_zh="如 水稻、茶", help_en="e.g. rice, tea"),
         Kde("variety", "text", "品种", "Variety", required=False, max_len=64),
+        Kde("variety_type", "choice", "稻谷类型", "Paddy type", required=False, choices=VARIETY_TYPES,
+            help_zh="籼稻或粳稻 (GB 1350-2009)：安全水分随类型而定", help_en="indica or japonica (GB 1350-2009): "
+            "the moisture limit follows it"),
         Kde("moisture", "decimal", "水分", "Moisture", required=False, unit="%", check=_require_percent,
             help_zh="0–100（谷物）", help_en="0-100 (grain)"),
         CATEGORY, PLACE),
@@ -219,12 +241,24 @@ extend("stored", FAMILY, (
     Kde("store", "text", "仓库", "Store", required=False, check=_free),
     Kde("moisture", "decimal", "水分", "Moisture", required=False, check=_free, unit="%"),
     Kde("temperature", "decimal", "温度", "Temperature", required=False, check=_free, unit="CEL"),
+    Kde("variety_type", "choice", "稻谷类型", "Paddy type", required=False, check=_free, choices=VARIETY_TYPES),
     CATEGORY))
 extend("packed", FAMILY, (
     Kde("claims", "list", "标签声称", "Label claims", required=False, check=_free, choices=CLAIM_NAMES,
         help_zh="如 富硒、富含硒；每项声称须有检测或证书支持",
         help_en="e.g. 富硒, 富含硒; each needs its supporting record"),
+    Kde("claim_basis", "choice", "富硒声称依据", "Selenium claim basis", required=False, check=_free,
+        choices=CLAIM_BASES, help_zh="不填时按食品类别选用标准", help_en="taken from the category when absent"),
+    Kde("sc_licence", "text", "食品生产许可证编号", "SC licence", required=False, check=_free,
+        help_zh="加工食品标签上的 SC 编号（大米 101、茶叶 114）", help_en="SC number on a processed food's label "
+        "(rice 101, tea 114)"),
     CATEGORY))
+extend("receive", FAMILY, (
+    Kde("certificate_no", "text", "收取的合格证编号", "Certificate collected", required=False, check=_free,
+        help_zh="收购食用农产品时收取的承诺达标合格证编号", help_en="the 承诺达标合格证 collected with the produce"),))
+extend("test", FAMILY, (
+    Kde("covers", "list", "检测覆盖的农药", "Pesticides covered", required=False, check=_free,
+        help_zh="多残留方法覆盖的有效成分（用什么药检什么药）", help_en="active ingredients a multi-residue method covers"),))
 extend("transform", FAMILY, (CATEGORY,))
 extend("ship", FAMILY, (CATEGORY,))
 extend("sell", FAMILY, (CATEGORY,))
@@ -236,7 +270,7 @@ extend("observe", FAMILY, (  # step "certified": a green food, organic or GI cer
     Kde("valid_until", "date", "有效期至", "Valid until", required=False, check=_free)))
 STEP_NAMES.update({"transplanted": ("插秧", "Transplanted"), "withering": ("萎凋", "Withering"),
                    "fixing": ("杀青", "Fixing"), "rolling": ("揉捻", "Rolling"), "drying": ("干燥", "Drying")})
-VALUE_NAMES.update({**PROCESSES, **CATEGORY_NAMES, **SCHEMES, **CLAIM_NAMES})
+VALUE_NAMES.update({**PROCESSES, **CATEGORY_NAMES, **SCHEMES, **CLAIM_NAMES, **VARIETY_TYPES})
 
 # ---- thresholds ----------------------------------------------------------------------------
 
@@ -275,8 +309,14 @@ THRESHOLDS: tuple[Threshold, ...] = (
       for c, low, high in (("cereals", "0.10", "0.50"), ("beans", "0.10", "1.00"), ("tubers", "0.10", "1.00"),
                            ("vegetables", "0.10", "1.00"), ("fungi", "0.10", "5.00"), ("meat", "0.15", "0.50"),
                            ("eggs", "0.15", "0.50"), ("tea", "0.25", "4.00"))),
-    # "富含硒" on a prepackaged food: ≥ 30 % NRV (60 µg) per 100 g
-    _row("produce.se_nutrition", "selenium", "any", ">=", "0.18", None, "mg/kg", "GB 28050-2011", "confirmed"),
+    # GH/T 1135-2017: where a claim rests on it, selenoamino acids are more than this share of total selenium
+    *(_row("produce.se_organic_share", "selenoamino_acid_share", c, ">", share, None, "%", "GH/T 1135-2017",
+           "unverified") for c, share in (("cereals", "65"), ("beans", "65"), ("tubers", "65"), ("vegetables", "65"),
+                                          ("fungi", "65"), ("fruit", "65"), ("rice", "65"), ("paddy", "65"),
+                                          ("meat", "70"), ("eggs", "70"), ("tea", "60"))),
+    # any selenium claim on a prepackaged food: 高/富含 ≥ 30 % NRV (60 µg) per 100 g; 含有/来源 ≥ 15 % NRV
+    _row("produce.se_nutrition", "selenium", "any", ">=", "0.18", None, "mg/kg", GB28050, "confirmed"),
+    _row("produce.se_nutrition_source", "selenium", "any", ">=", "0.09", None, "mg/kg", GB28050, "unverified"),
     # selenium-rich soil: a research proposal (CAGS 2021), plot information only
     _row("produce.soil_se", "soil_selenium", "paddy", ">=", "0.40", None, "mg/kg", "CAGS study 2021", "confirmed"),
     _row("produce.soil_se", "soil_selenium", "dryland", ">=", "0.30", None, "mg/kg", "CAGS study 2021", "confirmed"),
@@ -284,6 +324,9 @@ THRESHOLDS: tuple[Threshold, ...] = (
     _row("produce.milling_yield", "yield", "rice", "range", "0.55", "0.75", "1", "farmtrace rule (domain.md §2.1)",
          "unverified"),
     _row("produce.moisture", "moisture", "paddy", "<=", "14.5", None, "%", "GB 1350-2009", "unverified"),
+    *(_row("produce.moisture", "moisture", f"paddy_{t}", "<=", v, None, "%", "GB 1350-2009", "unverified")
+      for t, v in (("indica", "13.5"), ("indica_glutinous", "13.5"), ("japonica", "14.5"),
+                   ("japonica_glutinous", "14.5"))),
     _row("produce.moisture", "moisture", "rice", "<=", "15.5", None, "%", "GB/T 1354-2018", "unverified"),
     _row("produce.moisture", "moisture", "tea", "<=", "7.0", None, "%", "GB/T 14456.1-2017", "unverified"),
 )
@@ -301,6 +344,8 @@ ANALYTES = {
     "mercury": ("hg", "mercury", "total mercury", "total_mercury", "总汞", "汞"),
     "inorganic_arsenic": ("ias", "inorganic arsenic", "inorganic_arsenic", "无机砷"),
     "moisture": ("moisture", "水分"),
+    "selenoamino_acid_share": ("selenoamino_acid_share", "selenoamino acid share", "硒代氨基酸占比",
+                               "硒代氨基酸占总硒比例", "有机硒占比"),
 }
 _ALIASES = {alias: name for name, aliases in ANALYTES.items() for alias in aliases}
 _UNITS = {"mg/kg": ("kg", _D(1)), "µg/kg": ("kg", _D("0.001")), "μg/kg": ("kg", _D("0.001")),
@@ -468,8 +513,11 @@ def _check_phi(p: Proposal) -> Said | None:
     return None
 
 
-def _se_claim_row(category: str | None, on: date) -> Threshold | None:
-    for rule_id in _CLAIM_IDS:
+def _se_claim_row(category: str | None, on: date, basis: Any = None) -> Threshold | None:
+    """The 富硒 range for `category` on `on`: the product standard first, unless the claim says it rests
+    on GH/T 1135 (data.claim_basis)."""
+    ids = ("produce.se_rich_general",) if basis == "GH/T 1135" else _CLAIM_IDS
+    for rule_id in ids:
         row = threshold_for(THRESHOLDS, rule_id, on, category=category)
         if row is not None:
             return row
@@ -480,13 +528,31 @@ def _check_se_claim(p: Proposal) -> Said | None:
     if not _claims(p.data) & SE_CLAIMS:
         return None
     category = _proposal_category(p)
-    row = _se_claim_row(category, p.at.date())
+    row = _se_claim_row(category, p.at.date(), p.data.get("claim_basis"))
     if row is None:
         return Said(f"GB/T 22499-2008, NY/T 600-2002, GH/T 1135-2017: a 富硒 claim needs a category with a selenium "
                     f"range; {category or 'no category'} has none (set data.category)",
                     f"GB/T 22499-2008、NY/T 600-2002、GH/T 1135-2017：富硒声称须属于规定了硒含量范围的食品类别；"
                     f"{f'{_category_zh(category)}没有此范围' if category else '尚未标明食品类别'}（请填写食品类别）")
-    return _latest_se_supports(p, row, "富硒")
+    return _latest_se_supports(p, row, "富硒") or _organic_share_supports(p, row, category)
+
+
+def _organic_share_supports(p: Proposal, row: Threshold, category: str | None) -> Said | None:
+    """GH/T 1135-2017: a claim resting on it needs the selenoamino-acid share of total selenium."""
+    if row.rule_id != "produce.se_rich_general":
+        return None
+    share = threshold_for(THRESHOLDS, "produce.se_organic_share", p.at.date(), category=category)
+    if share is None:
+        return None
+    tests = _tests(p.history, "selenoamino_acid_share")
+    if not tests:
+        return Said(f"{share.standard}: a 富硒 claim resting on it needs the selenoamino-acid share of total selenium "
+                    f"(> {share.limit} % for {_category_zh(category)}); no such test is recorded for this batch",
+                    f"{share.standard}：依据本标准的富硒声称须检测硒代氨基酸占总硒的比例"
+                    f"（{_category_zh(category)} > {share.limit}%），本批次尚无记录")
+    ok, message = compare(share, tests[-1].get("data", {}))
+    return None if ok else Said(f"{message}: the 富硒 claim is not supported (selenoamino-acid share)",
+                                f"{message.zh}，硒代氨基酸占比不足，“富硒”声称没有依据")
 
 
 def _latest_se_supports(p: Proposal, row: Threshold, claim: str) -> Said | None:
@@ -500,11 +566,29 @@ def _latest_se_supports(p: Proposal, row: Threshold, claim: str) -> Said | None:
                                 f"{message.zh}，“{claim}”声称没有依据")
 
 
+def se_claims(data: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(高/富含 claims, 含有/来源 claims) about selenium among a pack's claims (GB 28050's two kinds)."""
+    rich, source = [], []
+    for claim in sorted(_claims(data)):
+        low = claim.lower()
+        if claim in SE_SOURCE_CLAIMS:
+            source.append(claim)
+        elif claim in SE_CLAIMS | SE_NUTRITION_CLAIMS or any(w in low for w in SE_WORDS):
+            rich.append(claim)
+    return rich, source
+
+
 def _check_se_nutrition_claim(p: Proposal) -> Said | None:
-    if not _claims(p.data) & SE_NUTRITION_CLAIMS:
-        return None
-    row = threshold_for(THRESHOLDS, "produce.se_nutrition", p.at.date(), category="any")
-    return None if row is None else _latest_se_supports(p, row, "富含硒")
+    """GB 28050-2011 on a prepackaged food: every selenium claim on the label, whatever its words."""
+    rich, source = se_claims(p.data)
+    on = p.at.date()
+    for claims, rule_id in ((rich, "produce.se_nutrition"), (source, "produce.se_nutrition_source")):
+        row = threshold_for(THRESHOLDS, rule_id, on, category="any")
+        if claims and row is not None:
+            message = _latest_se_supports(p, row, "、".join(claims))
+            if message:
+                return message
+    return None
 
 
 def _failed_safety_test(bodies: Sequence[Mapping[str, Any]], category: str | None) -> Said | None:
@@ -562,17 +646,78 @@ def _check_mix_certificate(p: Proposal) -> Said | None:
                 "须为产出批次开具新的承诺达标合格证（填写合格证编号）")
 
 
+def _check_banned_pesticide(p: Proposal) -> Said | None:
+    applied = _day(p.data.get("date")) or p.at.date()
+    crop = category_of(p.data.get("crop")) or _proposal_category(p)
+    for name in ("active_ingredient", "product_name"):
+        text = p.data.get(name)
+        ban = banned_on(text, crop, applied) if isinstance(text, str) else None
+        if ban is None:
+            continue
+        scope = "any crop" if "*" in ban.crops else _category_zh(crop)
+        scope_zh = "任何作物" if "*" in ban.crops else _category_zh(crop)
+        return Said(f"{ban.source}: {ban.name} ({ban.en}) is banned on {scope} from {ban.valid_from}; "
+                    f"{text} may not be applied on {applied}",
+                    f"{ban.source}：{ban.name}自 {ban.valid_from} 起禁止在{scope_zh}上使用，"
+                    f"{applied} 不得施用“{text}”")
+    return None
+
+
+def _check_receive_certificate(p: Proposal) -> Said | None:
+    number = p.data.get("certificate_no")
+    ships = [b for b in p.history if b.get("type") == "ship"]
+    issued = ships[-1].get("data", {}).get("certificate_no") if ships else None
+    if isinstance(issued, str) and issued.strip():
+        if number != issued:
+            return Said(f"{CERTIFICATE_RULE}: the purchaser records the collected 承诺达标合格证 {issued}; "
+                        f"got {number!r} (data.certificate_no)",
+                        f"{CERTIFICATE_RULE}：收购方须登记随货收取的承诺达标合格证 {issued}，所填为“{number or ''}”")
+        return None
+    if p.at.date() < CERTIFICATE_FROM or _has_text(p.data, "certificate_no"):
+        return None
+    category = _proposal_category(p)
+    if category not in MANDATORY:
+        return None
+    return Said(f"{CERTIFICATE_RULE}: a purchaser of {category.replace('_', ' ')} records the 承诺达标合格证 it "
+                "collected (data.certificate_no)",
+                f"{CERTIFICATE_RULE}：收购{_category_zh(category)}须登记收取的承诺达标合格证编号")
+
+
+SC_PRODUCTS = {"rice": "rice", "tea": "tea"}  # processed produce that needs an SC licence, by category
+
+
+def _check_sc_licence(p: Proposal) -> Said | None:
+    number = p.data.get("sc_licence")
+    if number is None:
+        return None
+    product = SC_PRODUCTS.get(_proposal_category(p) or "")
+    if product is None:
+        return sc_problem(number, "rice") if not isinstance(number, str) or not number.startswith("SC") else None
+    problem = sc_problem(number, product)
+    if problem:
+        return problem
+    licensed = p.orgs[p.org].licences.get("sc") if p.org in p.orgs else None
+    if licensed is not None and licensed != number:
+        return Said(f"{LICENCE_RULE}: the label names {number}, but the packer's licence on record is {licensed}",
+                    f"{LICENCE_RULE}：标签标注的许可证为 {number}，而包装企业登记的许可证为 {licensed}")
+    return None
+
+
 HARD_RULES = (
     Rule("produce.phi", frozenset({"harvested"}), _check_phi, None, "农产品质量安全法 (2022)"),
     Rule("produce.se_claim", frozenset({"packed"}), _check_se_claim, "data.claims",
          "GB/T 22499-2008 / NY/T 600-2002 / GH/T 1135-2017"),
-    Rule("produce.se_nutrition_claim", frozenset({"packed"}), _check_se_nutrition_claim, "data.claims",
-         "GB 28050-2011"),
+    Rule("produce.se_nutrition_claim", frozenset({"packed"}), _check_se_nutrition_claim, "data.claims", GB28050),
     Rule("produce.safety_fail", frozenset({"ship", "packed", "sell", "transform"}), _check_safety_fail, "batch",
          _GB2762),
     Rule("produce.certificate", frozenset({"ship"}), _check_certificate, "data.certificate_no", CERTIFICATE_RULE),
     Rule("produce.mix_certificate", frozenset({"transform"}), _check_mix_certificate, "data.certificate_no",
          CERTIFICATE_RULE),
+    Rule("produce.banned_pesticide", frozenset({"input_applied"}), _check_banned_pesticide, "data.active_ingredient",
+         "农业部公告第199号 (2002) / 农业农村部公告第736号 (2023)"),
+    Rule("produce.receive_certificate", frozenset({"receive"}), _check_receive_certificate, "data.certificate_no",
+         CERTIFICATE_RULE),
+    Rule("produce.sc_licence", frozenset({"packed"}), _check_sc_licence, "data.sc_licence", LICENCE_RULE),
 )
 
 # ---- soft rules --------------------------------------------------------------------------------
@@ -616,13 +761,65 @@ def _warn_milling_yield(p: Proposal) -> Said | None:
                 f"不在 {row.limit}–{row.high} 范围内")
 
 
+def _variety_type(p: Proposal) -> str | None:
+    """The paddy type (籼/粳) of the event, else of the lot's harvest."""
+    for data in (p.data, *(b.get("data", {}) for b in p.history[:1])):
+        value = data.get("variety_type") if isinstance(data, Mapping) else None
+        if isinstance(value, str) and value in VARIETY_TYPES:
+            return value
+    return None
+
+
 def _warn_storage_moisture(p: Proposal) -> Said | None:
     moisture = decimal(p.data.get("moisture"))
-    row = threshold_for(THRESHOLDS, "produce.moisture", p.at.date(), category=_proposal_category(p))
+    category = _proposal_category(p)
+    kind = _variety_type(p) if category == "paddy" else None
+    row = threshold_for(THRESHOLDS, "produce.moisture", p.at.date(), category=f"paddy_{kind}" if kind else category)
     if moisture is None or row is None or row.holds(moisture):
         return None
+    if kind is not None:
+        return Said(f"{row.standard}: moisture {moisture}% > {row.limit}% for {VARIETY_TYPES[kind][1]} paddy",
+                    f"{row.standard}：水分 {moisture}% > {row.limit}%，超出{VARIETY_TYPES[kind][0]}的水分上限")
     return Said(f"{row.standard}: moisture {moisture}% > {row.limit}% for safe storage of {row.category}",
                 f"{row.standard}：水分 {moisture}% > {row.limit}%，超出{_category_zh(row.category)}安全贮存的水分上限")
+
+
+def _is_pesticide(data: Mapping[str, Any]) -> bool:
+    number = data.get("registration_no")
+    return (isinstance(number, str) and PESTICIDE_REGISTRATION.match(number) is not None) or bool(
+        ingredient_names(str(data.get("active_ingredient", ""))))
+
+
+def _warn_residue_coverage(p: Proposal) -> Said | None:
+    """用什么药检什么药: the lot's residue tests name every pesticide applied on its plot before harvest."""
+    harvest = _at(p.history[0]) if p.history and p.history[0].get("type") == "harvested" else None
+    if harvest is None:
+        return None
+    applied: list[str] = []
+    for body in (b for bodies in p.inputs.values() for b in bodies):
+        data = body.get("data", {})
+        when = _day(data.get("date"))
+        if body.get("type") != "input_applied" or when is None or not _is_pesticide(data):
+            continue
+        if when <= harvest and (harvest - when).days <= COVERAGE_WINDOW_DAYS:
+            applied.append(str(data.get("active_ingredient", "")).strip())
+    if not applied:
+        return None
+    covered: set[str] = set()
+    for body in p.history:
+        if body.get("type") != "test":
+            continue
+        data = body.get("data", {})
+        covered.add(str(data.get("analyte", "")).strip().lower())
+        if isinstance(data.get("covers"), list):
+            covered |= {str(c).strip().lower() for c in data["covers"]}
+    missing = sorted({a for a in applied if a.lower() not in covered})
+    if not missing:
+        return None
+    return Said(f"农产品质量安全法 (2022) / farmtrace rule (用什么药检什么药): no residue test of this lot covers "
+                f"{', '.join(missing)}, applied on its plot before harvest",
+                f"农产品质量安全法 (2022) / 本平台规则（用什么药检什么药）：本批次的残留检测未覆盖采收前在地块上施用的"
+                f"{'、'.join(missing)}")
 
 
 def _warn_soil_se(p: Proposal) -> Said | None:
@@ -646,4 +843,18 @@ SOFT_RULES = (
     Rule("produce.storage_moisture", frozenset({"stored"}), _warn_storage_moisture, "data.moisture",
          "GB 1350-2009 / GB/T 1354-2018 / GB/T 14456.1-2017"),
     Rule("produce.soil_se", frozenset({"plot_registered"}), _warn_soil_se, "data.soil_se", "CAGS study 2021"),
+    Rule("produce.residue_coverage", frozenset({"ship", "packed", "sell"}), _warn_residue_coverage, "batch",
+         "农产品质量安全法 (2022)"),
+    Rule("produce.sc_missing", frozenset({"packed"}), lambda p: _warn_sc_missing(p), "data.sc_licence", LICENCE_RULE),
 )
+
+
+def _warn_sc_missing(p: Proposal) -> Said | None:
+    """A processed food (milled rice, made tea: a lot made by `transform`) packed without its SC number."""
+    made = bool(p.history) and p.history[0].get("type") == "transform"
+    product = SC_PRODUCTS.get(_proposal_category(p) or "")
+    if not made or product is None or _has_text(p.data, "sc_licence"):
+        return None
+    return Said(f"{LICENCE_RULE}: packed {product} is a processed food; its label carries the SC licence number "
+                "(data.sc_licence)",
+                f"{LICENCE_RULE}：{_category_zh(product)}属加工食品，包装标签须标注食品生产许可证编号")

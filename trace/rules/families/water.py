@@ -109,6 +109,11 @@ ANALYTE_WORDS: dict[str, Words] = {  # canonical analyte -> (zh, en) for labels 
     "lithium": ("锂", "lithium"), "strontium": ("锶", "strontium"), "zinc": ("锌", "zinc"),
     "metasilicic_acid": ("偏硅酸", "metasilicic acid"), "selenium": ("硒", "selenium"),
     "free_co2": ("游离二氧化碳", "free CO₂"), "tds": ("溶解性总固体", "total dissolved solids"),
+    "arsenic": ("砷", "arsenic"), "cadmium": ("镉", "cadmium"), "mercury": ("汞", "mercury"),
+    "antimony": ("锑", "antimony"), "manganese": ("锰", "manganese"), "nickel": ("镍", "nickel"),
+    "copper": ("铜", "copper"), "barium": ("钡", "barium"), "total_chromium": ("总铬", "total chromium"),
+    "silver": ("银", "silver"), "nitrate": ("硝酸盐（以 NO₃⁻ 计）", "nitrate"), "nitrite": ("亚硝酸盐", "nitrite"),
+    "fluoride": ("氟化物", "fluoride"), "mineral_oil": ("矿物油", "mineral oil"),
 }
 
 
@@ -150,6 +155,9 @@ SOURCE_REGISTERED = declare(Declaration(
             help_en="the spring's or well's id, e.g. GWS-1"),
         Kde("kind", "choice", "水源类型", "Source kind", choices=SOURCE_KIND_NAMES),
         Kde("permit_no", "text", "取水许可证号", "Water abstraction permit no.", max_len=64),
+        Kde("mining_licence_no", "text", "采矿许可证号", "Mining licence no.", required=False, max_len=64,
+            help_zh="矿泉水属矿产资源，开采须有采矿许可证", help_en="mineral water is a mineral resource: its "
+            "extraction needs a mining licence"),
         Kde("protection_zone", "text", "水源保护区", "Protection zone", required=False, max_len=200,
             help_zh="如 一级保护区 50 m", help_en="e.g. first-grade zone, 50 m"),
         Kde("county", "county", "所在县区", "County", required=False, check=_county,
@@ -248,7 +256,17 @@ THRESHOLDS: tuple[Threshold, ...] = (
            "unverified") for organism in ("coliforms", "faecal_streptococci", "pseudomonas_aeruginosa",
                                           "clostridium_perfringens")),
     _row("water.mineral_selenium", "selenium", "mineral_water", "<", "0.05", "mg/L", _GB8537, "unverified"),
-    _row("water.mineral_bromate", "bromate", "mineral_water", "<=", "0.01", "mg/L", _GB8537, "unverified"),
+    # GB 8537 writes bromate as "< 0.01 mg/L" (GB 19298-2014 writes "≤ 0.01"): 0.01 itself fails here
+    _row("water.mineral_bromate", "bromate", "mineral_water", "<", "0.01", "mg/L", _GB8537, "unverified"),
+    # GB 8537 limit indicators (限量指标), all written "<"; values from the 2008 edition as secondary
+    # sources list them; whether GB 8537-2018 keeps each (or moved As/Pb/Cd/Hg/nitrate/nitrite to GB 2762) is
+    # unverified
+    *(_row("water.mineral_limits", analyte, "mineral_water", "<", limit, "mg/L", _GB8537, "unverified")
+      for analyte, limit in (("arsenic", "0.01"), ("lead", "0.01"), ("cadmium", "0.003"), ("mercury", "0.001"),
+                             ("antimony", "0.005"), ("manganese", "0.4"), ("nickel", "0.02"), ("copper", "1.0"),
+                             ("barium", "0.7"), ("total_chromium", "0.05"), ("silver", "0.05"),
+                             ("nitrate", "45"), ("nitrite", "0.1"), ("fluoride", "1.5"), ("cyanide", "0.010"),
+                             ("volatile_phenols", "0.002"), ("anionic_detergent", "0.3"), ("mineral_oil", "0.05"))),
     *(_row("water.mineral_indicator", analyte, "mineral_water", ">=", limit, "mg/L", _GB8537, "unverified")
       for analyte, limit in (("lithium", "0.20"), ("strontium", "0.20"), ("zinc", "0.20"),
                              ("metasilicic_acid", "25.0"), ("selenium", "0.01"), ("free_co2", "250"),
@@ -264,7 +282,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
 )
 
 _SAFETY_IDS = ("water.gb19298", "water.radioactivity", "water.lead", "water.micro", "water.mineral_micro",
-               "water.mineral_selenium", "water.mineral_bromate")
+               "water.mineral_selenium", "water.mineral_bromate", "water.mineral_limits")
 _MICRO_IDS = ("water.micro", "water.mineral_micro")
 
 # ---- lab results -----------------------------------------------------------------------------
@@ -281,6 +299,10 @@ ANALYTES = {
     "lithium": ("li", "锂"), "strontium": ("sr", "锶"), "zinc": ("zn", "锌"),
     "metasilicic_acid": ("h2sio3", "偏硅酸", "metasilicic acid"), "selenium": ("se", "硒"),
     "free_co2": ("游离二氧化碳", "free co2", "co2"), "tds": ("溶解性总固体", "total dissolved solids"),
+    "arsenic": ("as", "砷"), "cadmium": ("cd", "镉"), "mercury": ("hg", "汞"), "antimony": ("sb", "锑"),
+    "manganese": ("mn", "锰"), "nickel": ("ni", "镍"), "copper": ("cu", "铜"), "barium": ("ba", "钡"),
+    "total_chromium": ("cr", "铬", "总铬"), "silver": ("ag", "银"), "nitrate": ("no3", "硝酸盐"),
+    "nitrite": ("no2", "亚硝酸盐"), "fluoride": ("f", "氟化物"), "mineral_oil": ("矿物油",),
 }
 _ALIASES = {alias: name for name, aliases in ANALYTES.items() for alias in (name, *aliases)}
 _UNITS = {"mg/l": _D(1), "µg/l": _D("0.001"), "μg/l": _D("0.001"), "ug/l": _D("0.001"), "g/l": _D(1000)}
@@ -624,8 +646,20 @@ def _warn_lot_code(p: Proposal) -> Said | None:
                 f"{_OURS_ZH}：生产批号应为“生产线-日期-时间”，如 L2-20260315-0800；实为“{lot}”")
 
 
+def _warn_mining_licence(p: Proposal) -> Said | None:
+    """A mineral-water source records the bottler's 采矿许可证 (矿产资源法: mineral water is a mineral resource)."""
+    if p.data.get("kind") != "mineral" or (isinstance(p.data.get("mining_licence_no"), str)
+                                           and p.data["mining_licence_no"].strip()):
+        return None
+    return Said("矿产资源法 (2024): a natural mineral water source is mined under a 采矿许可证; record "
+                "data.mining_licence_no",
+                "矿产资源法 (2024)：饮用天然矿泉水属矿产资源，须持采矿许可证开采；请填写采矿许可证号")
+
+
 SOFT_RULES = (
     Rule("water.indicator_stability", frozenset({"test"}), _warn_indicator_stability, "data.value",
          _OURS),
     Rule("water.lot_code", frozenset({"transform"}), _warn_lot_code, "data.lot", _OURS),
+    Rule("water.mining_licence", frozenset({"source_registered"}), _warn_mining_licence, "data.mining_licence_no",
+         "矿产资源法 (2024)"),
 )

@@ -196,6 +196,21 @@ class Facts:
         rows = self.uow.execute("SELECT batch_id FROM recalls WHERE recall = :r ORDER BY batch_id", r=recall_hash)
         return [str(r[0]) for r in rows]
 
+    def location(self, org_id: str | None) -> str:
+        """An org's location description (21 CFR 1.1310: business name, phone, physical address with
+        country), e.g. "恩阳区粮油加工厂 (恩阳区 511903), 四川省巴中市恩阳区…, China (CN), tel. 0827-3361002"."""
+        if not org_id:
+            return ""
+        org = self.orgs.get(org_id)
+        if org is None:
+            return org_id
+        county = COUNTIES.get(org.county or "", "")
+        address = org.address or (f"四川省巴中市{county}" if county else "")
+        parts = [self.org_text(org_id), address, "China (CN)"]  # every org of the ledger is in China
+        if org.contact_phone:
+            parts.append(f"tel. {org.contact_phone}")
+        return ", ".join(p for p in parts if p)
+
     def org_text(self, org_id: str | None) -> str:
         """An org for people: name and county, e.g. "恩阳区粮油加工厂 (恩阳区 511903)"."""
         if not org_id:

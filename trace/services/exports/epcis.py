@@ -20,9 +20,11 @@ Mapping (CBV 2.0 has no `transforming` and no `recalling` business step):
 Identifiers: a lot with a GTIN (from its `packed` event) is the canonical GS1 Digital Link
 `https://id.gs1.org/01/{gtin}/10/{lot}`, a bottle `.../01/{gtin}/21/{serial}`; otherwise the lot
 is its public page `{base}/batches/{id}`. Orgs (read point, business location, parties) are
-`{base}/id/org/{org}`; documents `{base}/id/doc/{org}/{number}`. The eventID has the shape of
-CBV's event hash ID but names our own hash (SHA-256 of the signed canonical body), hence
-`?ver=farmtrace-event-v1`, not `?ver=CBV2.0`.
+`{base}/id/org/{org}`; documents `{base}/id/doc/{org}/{number}`. The `eventID` is CBV 2.0's event
+hash ID of the mapped event (`ni:///sha-256;…?ver=CBV2.0`, exports/event_hash.py), so other EPCIS
+repositories can de-duplicate what we send; our own event hash (SHA-256 of the signed canonical
+body) stays in `ft:eventHash`, with `ft:event` linking to it in the API. References between our
+events (`ft:consumeEvents`, `ft:outputEvents`, `ft:amends`) name our hashes (`?ver=farmtrace-event-v1`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from farmtrace.ledger.errors import InvalidRequestError
 from farmtrace.ledger.events import event_type
 from farmtrace.services.ledger import Ledger
 from farmtrace.services.exports._select import Facts, body, lineage_events, window_events
+from farmtrace.services.exports.event_hash import cbv_event_id
 
 GS1_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 GS1_ID = "https://id.gs1.org"
@@ -168,6 +171,9 @@ class _Mapper:
             else:
                 mapped = self.one(event, b)
             out.append(mapped)
+        namespaces = {"ft": self.base + "/ns/"}
+        for mapped in out:  # last: an extra output changes its TransformationEvent
+            mapped["eventID"] = cbv_event_id(mapped, namespaces)
         return out
 
     def _common(self, event: Event, b: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -179,11 +185,12 @@ class _Mapper:
             recorded = recorded if recorded.tzinfo else recorded.replace(tzinfo=timezone.utc)
             common["recordTime"] = recorded.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
                 "+00:00", "Z")
-        common["eventID"] = EVENT_ID.format(hash=event.hash)
+        common["eventID"] = ""  # the CBV event hash, once the event is complete (map)
         return common
 
     def _ours(self, event: Event, b: dict[str, Any]) -> dict[str, Any]:
         return {"ft:eventType": event.type, "ft:batch": event.batch_id, "ft:org": event.org_id, "ft:seq": event.seq,
+                "ft:eventHash": event.hash, "ft:event": f"{self.base}/api/v1/events/{event.hash}",
                 "ft:data": b["data"]}
 
     def _where(self, org_id: str, *, located: bool = True) -> dict[str, Any]:

@@ -1,12 +1,17 @@
 """The FSMA 204 electronic sortable spreadsheet: one row per critical tracking event (domain.md §8).
 
 Critical tracking events (CTEs) and where they come from:
-1. harvesting: a `harvested` event (it creates the lot);
+1. harvesting: a `harvested` event (it creates the lot), with the field or growing area (`plot`,
+   the plot batch's lot and name when it names one, else `place`) and the immediate subsequent
+   recipient (the org its first `ship` names; the harvester itself when it kept the lot);
 2. cooling: a `stored` or `temperature_logged` event whose `regime` is cooling/chilling/precooling,
    on a harvested lot not packed yet (cooling *before initial packing* only);
 3. initial packing: the first `packed` event of a harvested lot (a raw commodity);
 4. shipping, receiving: `ship`, `receive`;
-5. transformation: `transform`, one row per output lot, with its input lots and quantities.
+5. transformation: `transform`, one row per output lot, with its input lots and quantities and the
+   input products' descriptions.
+Location descriptions (the event's place, sources and recipients) are 21 CFR 1.1310's: business
+name, physical address with country, and phone number, from the org's contact details.
 Growing, input applications and the like are not CTEs and stay farmtrace-only.
 
 Columns are the key data elements of the rule, one header row so the sheet sorts and filters: in
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -45,7 +51,9 @@ COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Chinese header
     ("time", "Time", "时间"),
     ("previous_source", "Immediate previous source", "直接来源"),
     ("subsequent_recipient", "Immediate subsequent recipient", "直接接收方"),
+    ("field_name", "Field or growing area name", "田块或种植区名称"),
     ("input_lots", "Input traceability lot codes and quantities", "投入批次代码及数量"),
+    ("input_products", "Input product descriptions", "投入产品描述"),
     ("reference_document_type", "Reference document type", "参考文件类型"),
     ("reference_document_number", "Reference document number", "参考文件编号"),
     ("event_hash", "farmtrace event hash", "farmtrace 事件哈希"),
@@ -80,9 +88,13 @@ def rows(ledger: Ledger, start: datetime, end: datetime, product: str | None = N
                   for i in b["data"].get("inputs", []) if isinstance(i, dict)]
         facts.load(inputs)
         packed_before = _first_packing(uow, [str(e.batch_id) for e in events])
+        harvested = [str(e.batch_id) for e in events if e.type == "harvested"]
+        recipients = _first_recipients(uow, harvested)
+        plots = [str(b["data"].get("plot")) for e, b in parsed if e.type == "harvested" and b["data"].get("plot")]
+        facts.load(plots)
         out: list[tuple[datetime, int, Row]] = []
         for event, b in parsed:
-            row = _row(facts, event, b, ships, packed_before)
+            row = _row(facts, event, b, ships, packed_before, recipients)
             if row is not None:
                 out.append((event_time(event.at), event.seq, row))
     return [row for _, _, row in sorted(out, key=lambda item: (item[0], item[1]))]
@@ -100,8 +112,31 @@ def _first_packing(uow: UnitOfWork, batch_ids: list[str]) -> dict[str, int]:
     return found
 
 
+def _first_recipients(uow: UnitOfWork, batch_ids: list[str]) -> dict[str, str]:
+    """batch -> the org its first `ship` names (a harvested lot's immediate subsequent recipient)."""
+    found: dict[str, str] = {}
+    for part in chunks(batch_ids):
+        marks = ", ".join(f":b{i}" for i in range(len(part)))
+        sql = text("SELECT batch_id, canonical FROM events WHERE type = 'ship' "  # nosec B608 (placeholders only)
+                   f"AND batch_id IN ({marks}) ORDER BY seq")
+        for batch_id, canonical in uow.connection.execute(sql, {f"b{i}": b for i, b in enumerate(part)}):
+            to = json.loads(str(canonical)).get("data", {}).get("to")
+            if isinstance(to, str):
+                found.setdefault(str(batch_id), to)
+    return found
+
+
+def _field_name(facts: Facts, data: dict[str, Any]) -> str:
+    """Where a lot was harvested: its plot (the plot batch's lot and name when `plot` names one), else `place`."""
+    plot = data.get("plot")
+    if isinstance(plot, str) and plot:
+        row = facts.batch(plot)
+        return f"{row.lot} {row.product}" if row is not None else plot
+    return str(data.get("place") or "")
+
+
 def _row(facts: Facts, event: Event, b: dict[str, Any], ships: dict[str, Event],
-         packed_before: dict[str, int]) -> Row | None:
+         packed_before: dict[str, int], recipients: dict[str, str]) -> Row | None:
     data: dict[str, Any] = b["data"]
     batch_id = str(event.batch_id)
     batch = facts.batch(batch_id)
@@ -111,10 +146,12 @@ def _row(facts: Facts, event: Event, b: dict[str, Any], ships: dict[str, Event],
     first_pack = packed_before.get(batch_id)
     cte: str | None = None
     quantity, unit = data.get("quantity"), data.get("unit")
-    previous = recipient = inputs = ""
+    previous = recipient = inputs = products = field_name = ""
     document = ("farmtrace_event", event.hash)
     if event.type == "harvested":
         cte = "harvesting"
+        field_name = _field_name(facts, data)
+        recipient = facts.location(recipients.get(batch_id) or event.org_id)  # kept and processed on the farm: itself
     elif event.type in ("stored", "temperature_logged"):
         if raw and str(data.get("regime", "")).lower() in COOLING and (first_pack is None or event.seq < first_pack):
             cte = "cooling"
@@ -125,24 +162,26 @@ def _row(facts: Facts, event: Event, b: dict[str, Any], ships: dict[str, Event],
             quantity, unit = data.get("units") or data.get("count"), "units"
     elif event.type == "ship":
         cte = "shipping"
-        recipient = facts.org_text(data.get("to"))
+        recipient = facts.location(data.get("to"))
         document = _document(data) or document
     elif event.type == "receive":
         cte = "receiving"
         ship = ships.get(str(data.get("ship")))
         if ship is not None:
-            previous = facts.org_text(ship.org_id)
+            previous = facts.location(ship.org_id)
             document = _document(body(ship)["data"]) or _document(data) or document
         else:
             document = _document(data) or document
     elif event.type == "transform":
         cte = "transformation"
-        inputs = "; ".join(_input_text(facts, i) for i in data.get("inputs", []) if isinstance(i, dict))
+        items = [i for i in data.get("inputs", []) if isinstance(i, dict)]
+        inputs = "; ".join(_input_text(facts, i) for i in items)
+        products = "; ".join(_input_product(facts, i) for i in items)
     if cte is None:
         return None
     gtin = facts.gtins.get(batch_id, "")
     genesis = facts.genesis.get(batch_id, {})
-    source = facts.org_text(batch.origin_org or genesis.get("org"))
+    source = facts.location(batch.origin_org or genesis.get("org"))
     place = genesis.get("data", {}).get("place")
     at = str(b["at"])
     return {
@@ -150,8 +189,9 @@ def _row(facts: Facts, event: Event, b: dict[str, Any], ships: dict[str, Event],
         "tlc_source": f"{source}, {place}" if isinstance(place, str) and place else source,
         "product_description": batch.product, "gtin": gtin,
         "quantity": _text(quantity), "unit": _text(unit),
-        "location": facts.org_text(event.org_id), "date": at[:10], "time": at[11:],
-        "previous_source": previous, "subsequent_recipient": recipient, "input_lots": inputs,
+        "location": facts.location(event.org_id), "date": at[:10], "time": at[11:],
+        "previous_source": previous, "subsequent_recipient": recipient, "field_name": field_name,
+        "input_lots": inputs, "input_products": products,
         "reference_document_type": document[0], "reference_document_number": document[1],
         "event_hash": event.hash, "batch": batch_id,
     }
@@ -169,6 +209,11 @@ def _input_text(facts: Facts, item: dict[str, Any]) -> str:
     row = facts.batch(str(item.get("batch")))
     lot = row.lot if row is not None else str(item.get("batch"))
     return f"{lot} {_text(item.get('quantity'))} {_text(item.get('unit'))}".strip()
+
+
+def _input_product(facts: Facts, item: dict[str, Any]) -> str:
+    row = facts.batch(str(item.get("batch")))
+    return f"{row.lot} {row.product}" if row is not None else str(item.get("batch"))
 
 
 def _text(value: Any) -> str:
@@ -228,8 +273,8 @@ def to_xlsx(rows: list[Row], lang: str = "en") -> bytes:
         sheet.cell(row=r, column=date_col).number_format = "yyyy-mm-dd"
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(KEYS))}{max(sheet.max_row, 1)}"
-    widths = {"event_hash": 66, "tlc_source": 40, "location": 36, "product_description": 30, "input_lots": 36,
-              "previous_source": 30, "subsequent_recipient": 30}
+    widths = {"event_hash": 66, "tlc_source": 60, "location": 60, "product_description": 30, "input_lots": 36,
+              "previous_source": 60, "subsequent_recipient": 60, "field_name": 30, "input_products": 36}
     for i, key in enumerate(KEYS, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = widths.get(key, 18)
     out = io.BytesIO()

@@ -14,7 +14,9 @@ from flask import Response, current_app, request
 from pydantic import Field, StringConstraints
 
 from farmtrace.services.transaction import Actor
-from farmtrace.ledger.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from farmtrace.ledger.errors import InvalidRequestError
+from farmtrace.services.export_access import require_exporter
+from farmtrace.services.export_access import require_lineage_access as _lineage_access
 from farmtrace.services.exports import fsma204
 from farmtrace.services.exports._select import parse_window
 from farmtrace.services.exports.bundle import make_bundle
@@ -25,7 +27,6 @@ from farmtrace.web.api import schemas as s
 from farmtrace.web.api.events import batch_arg, bp, ledger, op
 from farmtrace.web.auth import current_actor
 
-EXPORTERS = ("regulator", "admin")
 DateOrTime = Annotated[str, StringConstraints(
     pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))?$")]
 FROM = "a date (a day in +08:00) or an RFC 3339 time; included"
@@ -59,19 +60,8 @@ def _base_url() -> str:
 
 
 def require_lineage_access(actor: Actor, batch_id: str) -> None:
-    """A producer exports only batches its org holds or created; 404 for no such batch."""
-    with ledger().uow() as uow:
-        row = uow.batch(batch_arg(batch_id))
-    if row is None:
-        raise NotFoundError(f"no batch {batch_id}", field="batch")
-    if actor.role not in EXPORTERS and actor.org not in (row.org_id, row.origin_org):
-        raise PermissionDeniedError(f"org {actor.org} neither holds nor created batch {batch_id}", field="batch")
-
-
-def require_exporter(actor: Actor) -> None:
-    if actor.role not in EXPORTERS:
-        raise PermissionDeniedError("date-range exports are for regulators and admins; a producer exports a "
-                                    "batch's lineage with batch=", field="role")
+    """A producer exports only batches its org holds or created; 404 for no such batch (services/export_access.py)."""
+    _lineage_access(ledger(), actor, batch_arg(batch_id))
 
 
 @bp.get("/exports/epcis")
@@ -131,3 +121,22 @@ def export_bundle(batch_id: str) -> Response:
     require_lineage_access(actor, batch_id)
     doc = make_bundle(ledger(), batch_id)
     return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/json")
+
+
+@bp.post("/import/epcis")
+@op("Import a GS1 EPCIS 2.0 JSON document: its events are recorded by your org, signed on receipt",
+    auth=True, errors=(403, 409, 422))
+def import_epcis_document() -> tuple[dict[str, Any], int]:
+    """Producers and regulators; the body is the document (at most 16 MiB); all of it is recorded or nothing."""
+    from farmtrace.ledger.errors import PermissionDeniedError
+    from farmtrace.services.epcis_import import MAX_BYTES, import_epcis
+
+    actor = current_actor()
+    if actor.role not in ("producer", "regulator"):
+        raise PermissionDeniedError("importing EPCIS needs a producer or regulator token", field="role")
+    if (request.content_length or 0) > MAX_BYTES:
+        raise InvalidRequestError(f"the document is larger than {MAX_BYTES} bytes", field="document")
+    raw = request.stream.read(MAX_BYTES + 1)
+    report = import_epcis(ledger(), raw, org=actor.org)
+    return {"document": report.document, "events": report.events, "recorded": report.recorded,
+            "batches": list(report.batches)}, 201 if report.recorded else 200

@@ -1,0 +1,88 @@
+"""The regulator's desk in a browser at 1366×900: search → audit view → trace graph → recall with its
+confirmation; the recall then shows on the affected retailer's home and on a descendant lot's public page;
+axe-core (bundled by axe-playwright-python: no CDN) finds no serious or critical violation on any desk page
+at 1366 and 768 px."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from farmtrace.demo import DEMO_PASSWORD
+from tests.browser.conftest import LiveServer
+
+Axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
+
+DESK_PAGES = ["/desk/search?family=pork", "/desk/search?from=2026-13-01", "/desk/batches/cuts-qy-0",
+              "/desk/batches/rice-nj-0/trace", "/desk/batches/carcass-qy-0/recall"]
+
+
+def _desk(browser: Any, width: int, height: int) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def desk(browser: Any) -> Iterator[Any]:
+    yield from _desk(browser, 1366, 900)
+
+
+def _login(page: Any, url: str, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{url}/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _serious(page: Any) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")]
+
+
+def test_a_regulator_searches_audits_traces_and_recalls_and_the_holders_see_it(fresh_server: LiveServer,
+                                                                                desk: Any) -> None:
+    url = fresh_server.url
+    _login(desk, url, "regulator")
+    desk.click("header a[href='/desk/search']")  # the header's link to the desk
+    desk.fill("#f-q", "C-0")
+    desk.click("form.desk-search button[type=submit]")
+    desk.click("a[href='/desk/batches/carcass-qy-0']")
+    assert desk.url.endswith("/desk/batches/carcass-qy-0")
+    assert desk.locator("tr.failed").count() == 0 and desk.locator("tr.ok-row").count() >= 3
+    desk.click("a[href='/desk/batches/carcass-qy-0/trace']")
+    graph = desk.locator("svg.trace-graph")
+    assert graph.is_visible() and graph.locator("a.node").count() == 3
+    assert "616 千克" in graph.text_content()
+    desk.click("a[href='/desk/batches/carcass-qy-0/recall'] >> nth=0")
+    lots = desk.locator("#affected-lots tbody tr")
+    assert lots.count() == 2 and "K-0" in lots.nth(1).inner_text()
+    assert "巴州区巴食巴适超市" in desk.locator("#affected-holders").inner_text()
+    desk.fill("#reason", "白条抽检复核：召回该批及其分割肉")
+    desk.click("button.danger-strong")
+    desk.wait_for_url("**/desk/batches/carcass-qy-0/trace?recalled=1")
+    assert desk.locator("svg.trace-graph a.node.recalled").count() == 2  # the carcass lot and the cuts
+
+    public = desk.context.browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN").new_page()
+    public.goto(f"{url}/batches/cuts-qy-0")  # a descendant lot, as a consumer sees it
+    assert public.locator("section.recall").is_visible()
+    public.context.close()
+    _login(desk, url, "shop")  # the market holds the cuts
+    desk.goto(f"{url}/producer/")
+    notices = desk.locator("#recalled")
+    assert notices.is_visible() and "K-0" in notices.inner_text()
+
+
+@pytest.mark.parametrize("width", [1366, 768])
+def test_no_desk_page_has_a_serious_accessibility_violation(live_server: LiveServer, browser: Any, width: int) -> None:
+    for page in _desk(browser, width, 900):
+        _login(page, live_server.url, "regulator")
+        for path in DESK_PAGES:
+            page.goto(f"{live_server.url}{path}")
+            assert _serious(page) == [], (path, width)
