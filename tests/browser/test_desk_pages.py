@@ -86,3 +86,21 @@ def test_no_desk_page_has_a_serious_accessibility_violation(live_server: LiveSer
         for path in DESK_PAGES:
             page.goto(f"{live_server.url}{path}")
             assert _serious(page) == [], (path, width)
+
+
+def test_a_tampered_event_shows_its_failed_row_in_the_audit_view(fresh_server: LiveServer, desk: Any) -> None:
+    """Someone with the database rewrites a reading of the cuts: the audit view marks that row, and only it."""
+    import sqlite3
+    with sqlite3.connect(fresh_server.db_path) as conn:
+        conn.execute("DROP TRIGGER events_no_update")
+        seq, canonical = conn.execute("SELECT seq, canonical FROM events WHERE batch_id = 'cuts-qy-0' "
+                                      "AND type = 'temperature_logged'").fetchone()
+        conn.execute("UPDATE events SET canonical = ? WHERE seq = ?", (canonical.replace('"value":"', '"value":"1'),
+                                                                       seq))
+    _login(desk, fresh_server.url, "regulator")
+    desk.goto(f"{fresh_server.url}/desk/batches/cuts-qy-0")
+    failed = desk.locator("tr.failed")
+    assert failed.count() == 1 and failed.get_attribute("id") == f"e{seq}"
+    assert "✘" in failed.inner_text() and desk.locator("tr.ok-row").count() >= 5
+    desk.click(f"a[href='#e{seq}']")  # the verdict above links to the row
+    assert desk.url.endswith(f"#e{seq}")
