@@ -28,13 +28,13 @@ CHINA = timezone(timedelta(hours=8))
 ORGS: list[dict[str, Any]] = [
     {"org_id": "nanjiang-se-rice", "name": "南江县富硒稻米专业合作社", "kind": "producer", "family": "produce", "county": "511922"},
     {"org_id": "enyang-rice-mill", "name": "恩阳区粮油加工厂", "kind": "processor", "family": "produce", "county": "511903"},
-    {"org_id": "yunding-tea", "name": "巴中云顶茶业有限公司", "kind": "producer", "family": "produce", "county": "511922"},
+    {"org_id": "yunding-tea", "name": "南江县高山茶叶专业合作社", "kind": "producer", "family": "produce", "county": "511922"},
     {"org_id": "qingyu-pig-farm", "name": "通江县青峪猪生态养殖场", "kind": "producer", "family": "pork", "county": "511921"},
     {"org_id": "bazhong-meat-park", "name": "巴中西部肉类食品加工园屠宰厂", "kind": "processor", "family": "pork", "county": "511902"},
     {"org_id": "pingchang-distillery", "name": "平昌白酒工业园酿酒厂", "kind": "processor", "family": "baijiu", "county": "511923"},
     {"org_id": "guangwu-spring", "name": "光雾山矿泉水有限公司", "kind": "processor", "family": "water", "county": "511922"},
     {"org_id": "bashan-coldchain", "name": "巴山冷链物流有限公司", "kind": "carrier", "family": None, "county": "511902"},
-    {"org_id": "bazhou-market", "name": "巴州区巴食巴适超市", "kind": "retailer", "family": None, "county": "511902"},
+    {"org_id": "bazhou-market", "name": "巴州区江北生鲜超市", "kind": "retailer", "family": None, "county": "511902"},
     {"org_id": "pingchang-shop", "name": "平昌县江口镇副食店", "kind": "retailer", "family": None, "county": "511923"},
     {"org_id": "bazhong-testing", "name": "巴中市农产品质量安全检测中心", "kind": "lab", "family": None, "county": "511902",
      "cma": "242312050117"},
@@ -99,10 +99,21 @@ class Writer:
             self.add(LAB, "test", batch, {"sample": sample.hash, "method": "GB 5009", "report_no": f"BZ-{sample_id}",
                                           **result}, hours=2)
 
-    def handoff(self, batch: str, frm: str, to: str, quantity: str, unit: str, **extra: Any) -> None:
+    def handoff(self, batch: str, frm: str, to: str, quantity: str, unit: str, *, certificate: str | None = None,
+                **extra: Any) -> None:
+        """Ship and receive; a lot with a 承诺达标合格证 carries its number, which the buyer records."""
+        cert = {"certificate_no": certificate} if certificate else {}
         shipped = self.add(frm, "ship", batch, {"to": to, "quantity": quantity, "unit": unit,
-                                                "doc": f"DN-{batch}", **extra}, days=1)
-        self.add(to, "receive", batch, {"ship": shipped.hash, "quantity": quantity, "unit": unit}, hours=5)
+                                                "doc": f"DN-{batch}", **cert, **extra}, days=1)
+        self.add(to, "receive", batch, {"ship": shipped.hash, "quantity": quantity, "unit": unit, **cert}, hours=5)
+
+    def certify(self, org: str, batch: str, number: str, product: str, quantity: str, unit: str, county: str,
+                town: str, basis: str, reports: list[str]) -> None:
+        """Issue the lot's 承诺达标合格证 as it leaves the farm (农业农村部令 2025 年第 4 号)."""
+        self.add(org, "certificate_issued", batch, {
+            "certificate_no": number, "product": product, "quantity": quantity, "unit": unit, "county": county,
+            "town": town, "contact_phone": CONTACTS[org][1], "basis": basis,
+            **({"reports": reports} if reports else {})}, hours=0.5)
 
     def transform(self, org: str, inputs: list[tuple[Any, ...]], outputs: list[dict[str, Any]], process: str,
                   **extra: Any) -> None:
@@ -140,7 +151,9 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
                                            "category": "paddy"},
                                           {"analyte": "Cd", "value": f"0.0{rng.randint(1, 9)}", "unit": "mg/kg",
                                            "category": "paddy"}])
-        w.handoff(paddy, farm, mill, str(kg), "KGM")
+        w.certify(farm, paddy, f"HGZ-511922-{n}{k}", "南江富硒稻谷", str(kg), "KGM", "511922", "长赤镇",
+                  "commissioned_test", [f"BZ-P{n}-{k}"])
+        w.handoff(paddy, farm, mill, str(kg), "KGM", certificate=f"HGZ-511922-{n}{k}")
         paddies.append((paddy, str(kg), "KGM"))
     total = sum(int(p[1]) for p in paddies)
     rice = f"rice-nj-{n}"
@@ -149,9 +162,11 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
                                  "quantity": str(rice_kg), "unit": "KGM"}], "milling")
     w.test(mill, rice, f"R{n}", [{"analyte": "Se", "value": f"0.{rng.randint(18, 28)}", "unit": "mg/kg",
                                   "category": "rice"}])
-    w.add(mill, "observe", rice, {"step": "certified", "scheme": "green_food", "certificate_no": f"LB-18-2609{n:02d}",
-                                  "issuer": "中国绿色食品发展中心", "valid_from": "2025-07-01",
-                                  "valid_until": "2028-06-30"}, hours=0.5)
+    # The city's public brand 巴食巴适, licensed to the mill for this product (docs/domain-sources.md);
+    # the licence's dates are the demo's, and one runs out soon, for the desk's expiry list.
+    w.add(mill, "observe", rice, {"step": "certified", "scheme": "brand_licence", "mark": "巴食巴适",
+                                  "valid_from": "2025-07-01", "valid_until": "2026-06-30" if n else "2028-06-30"},
+          hours=0.5)
     w.add(mill, "packed", rice, {"gtin": GTINS["rice"], "units": str(rice_kg // 5), "net_content": "5 kg",
                                  "claims": ["富硒"], "sc_licence": LICENCES["enyang-rice-mill"][1]})
     shop = SHOPS[n % len(SHOPS)]
@@ -176,7 +191,10 @@ def tea_chain(w: Writer, n: int, rng: random.Random) -> None:
     w.transform(garden, [(leaf, str(kg), "KGM")], [{"batch": tea, "product": "巴中云顶富硒绿茶", "lot": f"YD-{n}",
                                                     "family": "produce", "quantity": str(kg * 22 // 100),
                                                     "unit": "KGM"}], "withering, fixing, rolling, drying",
-                certificate_no=f"HGZ-511922-{n}")
+                certificate_no=f"HGZ-511922-T{n}")
+    # 巴中云顶, the city's tea brand, licensed for the product that carries its name (docs/domain-sources.md)
+    w.add(garden, "observe", tea, {"step": "certified", "scheme": "brand_licence", "mark": "巴中云顶",
+                                   "valid_from": "2025-03-01", "valid_until": "2028-02-29"}, hours=0.5)
     w.test(garden, tea, f"T{n}", [{"analyte": "Se", "value": f"0.{rng.randint(30, 90)}", "unit": "mg/kg",
                                    "category": "tea"},
                                   {"analyte": "Pb", "value": f"{rng.randint(5, 20) / 10}", "unit": "mg/kg",
@@ -232,12 +250,15 @@ def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
                                         "breed": "青峪猪", "place": "通江县 青峪镇 养殖场"})
     w.add(farm, "fed", pigs, {"feed": "育肥猪配合饲料", "supplier": "巴中饲料厂", "lot": f"F-{n}", "kg": str(head * 25),
                               "additives": ["复合维生素"]}, days=10)
-    w.add(farm, "immunised", pigs, {"vaccine": "猪瘟活疫苗", "manufacturer": "成都某生物制品厂", "batch": f"V-{n}",
-                                    "dose": "1", "dose_unit": "头份", "vet": "王兽医"}, days=10)
+    # 青峪猪 is a GI certification mark (2015; docs/domain-sources.md): the farm is an authorised user
+    w.add(farm, "observe", pigs, {"step": "certified", "scheme": "gi_mark", "mark": "青峪猪"}, hours=0.5)
+    w.add(farm, "immunised", pigs, {"vaccine": "猪瘟活疫苗", "batch": f"V-{n}", "dose": "1", "dose_unit": "头份",
+                                    "vet": "驻场兽医"}, days=10)
     cert = f"51192100{n % 100000:05d}"
     w.add(farm, "quarantined", pigs, {"certificate_no": cert, "issuer": "通江县动物卫生监督所", "head": str(head),
                                       "tags": tags}, days=150)
     live = str(head * 118)
+    w.certify(farm, pigs, f"HGZ-QY-{n}", "青峪猪 生猪", str(head), "head", "511921", "青峪镇", "quality_control", [])
     shipped = w.add(farm, "ship", pigs, {"to": plant, "quantity": str(head), "unit": "head", "doc": cert,
                                          "certificate_no": f"HGZ-QY-{n}", "live_weight": live,
                                          "vehicle_no": "川Y12345"}, days=1)
@@ -314,10 +335,6 @@ def baijiu_chain(w: Writer, n: int, rng: random.Random) -> None:
                 age_claim="5")
     w.add(plant, "commissioned", bottles, {"first_serial": f"PC{n:06d}0001", "last_serial": f"PC{n:06d}1000",
                                            "count": "1000"})
-    w.add(plant, "observe", bottles, {"step": "certified", "scheme": "geographic_indication",
-                                      "certificate_no": "GI-2023-平昌白酒", "issuer": "国家知识产权局",
-                                      "valid_from": "2023-01-01",
-                                      "valid_until": "2026-06-30" if n else "2029-12-31"}, hours=0.5)
     w.add(plant, "packed", bottles, {"gtin": GTINS["baijiu"], "units": "1000", "case_of": "6", "label": {
         "abv": "52", "abv_unit": "%vol", "warning": "过量饮酒有害健康", "sc": "SC11551192300012", "strength": "high",
         "age_claim": "5"}})

@@ -63,7 +63,7 @@ def test_a_regulator_searches_audits_traces_and_recalls_and_the_holders_see_it(f
     desk.click("a[href='/desk/batches/carcass-qy-0/recall'] >> nth=0")
     lots = desk.locator("#affected-lots tbody tr")
     assert lots.count() == 2 and "K-0" in lots.nth(1).inner_text()
-    assert "巴州区巴食巴适超市" in desk.locator("#affected-holders").inner_text()
+    assert "巴州区江北生鲜超市" in desk.locator("#affected-holders").inner_text()
     desk.fill("#reason", "白条抽检复核：召回该批及其分割肉")
     desk.click("button.danger-strong")
     desk.wait_for_url("**/desk/batches/carcass-qy-0/trace?recalled=1")

@@ -22,7 +22,7 @@ PAGES = {  # page: Chinese words its data must show (names, not codes)
     SEARCH + "?family=pork": ["青峪猪 后腿肉", "生猪及猪肉", "千克"],
     "/desk/batches/cuts-qy-0": ["加工", "巴中西部肉类食品加工园屠宰厂", "GB 2762-2022", "千克"],
     "/desk/batches/rice-nj-0/trace": ["南江富硒稻谷", "1600 千克", "恩阳区粮油加工厂", "<svg"],
-    "/desk/batches/carcass-qy-0/recall": ["青峪猪 后腿肉", "巴州区巴食巴适超市", "0827-5261009"],
+    "/desk/batches/carcass-qy-0/recall": ["青峪猪 后腿肉", "巴州区江北生鲜超市", "0827-5261009"],
 }
 BAD_SEARCHES = {  # id: (query, field named in the message)
     "a month 13": ("from=2026-13-01", "from"),
@@ -170,7 +170,7 @@ def test_the_recall_confirmation_lists_every_descendant_and_posting_writes_one_r
     html = client.get(page).get_data(as_text=True)
     listed = re.findall(r'href="/desk/batches/([^"]+)"', html.split('id="affected-lots"')[1].split("</table>")[0])
     assert set(listed) == {"pigs-qy-0", "carcass-qy-0", "cuts-qy-0"}
-    assert "巴州区巴食巴适超市" in html and "巴中西部肉类食品加工园屠宰厂" in html
+    assert "巴州区江北生鲜超市" in html and "巴中西部肉类食品加工园屠宰厂" in html
     ledger = app.extensions["ledger"]
     before = ledger.row_counts()
     refused = client.post(page, data={"csrf_token": csrf_of(client, page), "reason": ""})

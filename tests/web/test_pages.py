@@ -137,13 +137,13 @@ OUT_OF_RANGE_PAGES = {  # case: ?page=
 
 def test_a_long_chain_is_shown_a_hundred_steps_a_page_oldest_first(app, client) -> None:
     chain = _grow(app, "tea-yd-0", 250)
-    assert len(chain) == 257
+    assert len(chain) == 258  # the demo's 7 steps of the tea (with its 巴中云顶 brand licence) and 250 more
     first = client.get("/batches/tea-yd-0").get_data(as_text=True)
     assert chain[0][:16] in first and chain[99][:16] in first and chain[100][:16] not in first
-    assert "第 1–100 步，共 257 步 · 第 1 / 3 页" in first and "全部环节核验通过" in first
+    assert "第 1–100 步，共 258 步 · 第 1 / 3 页" in first and "全部环节核验通过" in first
     assert 'href="/batches/tea-yd-0?page=2" rel="next"' in first and 'rel="prev"' not in first
     last = client.get("/batches/tea-yd-0?page=3").get_data(as_text=True)
-    assert chain[-1][:16] in last and chain[199][:16] not in last and "第 201–257 步" in last
+    assert chain[-1][:16] in last and chain[199][:16] not in last and "第 201–258 步" in last
     assert 'href="/batches/tea-yd-0?page=2" rel="prev"' in last and 'rel="next"' not in last
     for case, number in OUT_OF_RANGE_PAGES.items():
         missing = client.get(f"/batches/tea-yd-0?page={number}")

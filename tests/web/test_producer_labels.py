@@ -108,7 +108,7 @@ def test_the_bottles_sheet_has_one_label_per_serial_each_qr_its_own_digital_link
     sources = qr_sources(sheet)
     assert len(sources) == 500 and sources[0] == f"{SERIALS}/PC0000000001/qr.png"
     assert sources[-1] == f"{SERIALS}/PC0000000500/qr.png" and len(set(sources)) == 500
-    for label in ("平昌 巴山窖 五年 52%vol 500mL", "批号", "序列号", "PC0000000001", "2026-03-13", "巴州区巴食巴适超市"):
+    for label in ("平昌 巴山窖 五年 52%vol 500mL", "批号", "序列号", "PC0000000001", "2026-03-13", "巴州区江北生鲜超市"):
         assert label in sheet
     with client.get("/static/labels.css") as css:  # a file response: closed, or pytest warns
         assert "@page" in css.get_data(as_text=True) and "size:A4" in css.get_data(as_text=True)
@@ -263,10 +263,12 @@ def test_the_holder_of_bottles_whose_codes_were_all_issued_is_told_they_cannot_b
 
 # ---- 承诺达标合格证 --------------------------------------------------------------------------------
 
-# id: (user, batch, lot code, product, what the label must say, zh)
+# id: (user, batch, lot code, product, what the label must say, zh): the certificate issued as the lot left the farm
 CERTIFICATES = {
-    "a pig farm's live pigs": ("pigfarm", "pigs-qy-0", "QY-0", "青峪猪 生猪", ("头", "通江县", "承诺主体")),
-    "a rice farm's paddy": ("rice", "plot-nj-0", "CC-0", None, ("南江县", "产地", "承诺依据")),
+    "a pig farm's live pigs": ("pigfarm", "pigs-qy-0", "QY-0", "青峪猪 生猪", ("头", "通江县 青峪镇", "HGZ-QY-0",
+                                                                           "内部质量控制", "0827-7261004")),
+    "a rice farm's paddy": ("rice", "paddy-nj-0-0", "NJP-0-0", "南江富硒稻谷", ("南江县 长赤镇", "HGZ-511922-00",
+                                                                            "委托检测", "0827-8861001")),
 }
 
 
@@ -274,17 +276,17 @@ CERTIFICATES = {
                          ids=list(CERTIFICATES))
 def test_a_certificate_label_shows_the_certificate_and_its_qr_opens_the_lots_certificate_page(
         app, client, user, batch, lot, product, words) -> None:
-    from farmtrace.services.certificate import certificate_for
+    from farmtrace.services.certificate import certificate_of
     log_in(client, user)
     answer = client.get(f"/producer/batches/{batch}/certificate-label?lang=zh_CN")
     assert answer.status_code == 200
     sheet = answer.get_data(as_text=True)
-    cert = certificate_for(app.extensions["ledger"], batch)
+    cert = certificate_of(app.extensions["ledger"], batch).issued
+    assert cert is not None
     assert sheet.count('<p class="cert-title">承诺达标合格证</p>') == 8
-    for text in (cert.product, cert.lot, cert.issued, cert.basis, cert.issuer, cert.commitment, *words):
+    for text in (cert.number, cert.product, lot, cert.issued, cert.issuer, cert.commitment, *words):
         assert text in sheet, text
-    if product:
-        assert cert.product == product
+    assert cert.product == product
     source = re.search(r'<img class="label-qr" src="(data:image/png;base64,[^"]+)"', sheet).group(1)  # type: ignore[union-attr]
     import base64
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
@@ -292,6 +294,12 @@ def test_a_certificate_label_shows_the_certificate_and_its_qr_opens_the_lots_cer
     assert url == f"{base_url(app)}/batches/{batch}/certificate"
     page = opened(client, app, url)
     assert "承诺达标合格证" in page and lot in page and cert.product in page
+
+
+def test_a_lot_with_no_certificate_issued_prints_no_certificate_labels(client) -> None:
+    log_in(client, "rice")
+    sheet = client.get("/producer/batches/plot-nj-0/certificate-label?lang=zh_CN").get_data(as_text=True)
+    assert 'class="no-certificate"' in sheet and "cert-title" not in sheet
 
 
 def test_only_edible_farm_produce_gets_a_certificate_label(client) -> None:

@@ -2,9 +2,10 @@
 state of a lot's under-cap codes (issue "The producer app"; the sheets: trace/web/producer/labels.py).
 
 Rules:
-1. A 合格证 label is printed for edible farm produce only: lots of the families in
-   CERTIFICATE_FAMILIES (domain.md §1.4). Its content is `certificate.certificate_for`'s, unchanged,
-   plus the committing org's contact (联系人, 联系电话) where the org has one.
+1. A 合格证 label is printed for edible farm produce only: lots of the families the certificate's
+   scope table admits (rules/families/certificate.py SCOPE; domain.md §1.4). It prints the lot's
+   issued certificate (`certificate.certificate_of`), unchanged: its number, the committing org and
+   the contact it gave when issuing. A lot with none issued prints nothing but says so.
 2. Cap codes are never read here: their clear text exists only in what `cap_codes.issue_cap_codes`
    returns. `cap_code_state` counts a lot's serials and how many already have a code.
 """
@@ -17,21 +18,20 @@ from sqlalchemy import text
 
 from farmtrace.ledger.errors import NotFoundError
 from farmtrace.rules.gs1 import serial_ranges
-from farmtrace.services.certificate import CommitmentCertificate, certificate_for
+from farmtrace.rules.families.certificate import SCOPE, issues_certificate
+from farmtrace.services.certificate import CertificateView, certificate_of
 from farmtrace.services.ledger import Ledger
 
-CERTIFICATE_FAMILIES = ("produce", "pork")
+CERTIFICATE_FAMILIES = tuple(dict.fromkeys(r.family for r in SCOPE if issues_certificate(r.family)))
 _COMMISSIONED = text("SELECT canonical FROM events WHERE batch_id = :b AND type = 'commissioned' ORDER BY seq")
 _ISSUED = text("SELECT COUNT(*) FROM cap_codes WHERE batch_id = :b")
 
 
 @dataclass(frozen=True)
 class CertificateLabel:
-    """A lot's 合格证 as the label prints it."""
+    """A lot's 合格证 as the label prints it (`certificate.issued` is None until one is issued)."""
 
-    certificate: CommitmentCertificate
-    contact_name: str
-    contact_phone: str
+    certificate: CertificateView
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,11 @@ class CapCodeState:
 
 def has_certificate(family: str | None) -> bool:
     """Whether lots of this family get a 承诺达标合格证 label."""
-    return family in CERTIFICATE_FAMILIES
+    return issues_certificate(family)
 
 
 def certificate_label(ledger: Ledger, batch_id: str) -> CertificateLabel:
-    """The lot's certificate with its issuer's contact.
+    """The lot's issued certificate, for its label sheet.
 
     Raises:
         NotFoundError: no such batch, or its family gets no certificate.
@@ -60,10 +60,7 @@ def certificate_label(ledger: Ledger, batch_id: str) -> CertificateLabel:
         if batch is None or not has_certificate(batch.family):
             raise NotFoundError(f"no certificate for batch {batch_id[:64]!r}: only edible farm produce "
                                 f"({', '.join(CERTIFICATE_FAMILIES)}) gets one", field="batch")
-        org = uow.org(batch.org_id)
-        name = (org.contact_name or "") if org is not None else ""
-        phone = (org.contact_phone or "") if org is not None else ""
-    return CertificateLabel(certificate_for(ledger, batch_id), name, phone)
+    return CertificateLabel(certificate_of(ledger, batch_id))
 
 
 def cap_code_state(ledger: Ledger, batch_id: str) -> CapCodeState:

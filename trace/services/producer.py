@@ -14,6 +14,7 @@ from sqlmodel import col, or_, select
 from farmtrace.ledger.errors import NotFoundError, Said
 from farmtrace.rules.declare import DECLARATIONS, Declaration
 from farmtrace.rules.families import FAMILY_MODULES
+from farmtrace.rules.families.certificate import issues_certificate
 from farmtrace.services import devices
 from farmtrace.services.ledger import Ledger
 from farmtrace.storage.models import Batch, Event, Org
@@ -117,9 +118,11 @@ def genesis_types(family: str) -> list[Declaration]:
 
 
 def step_types(family: str) -> list[Declaration]:
-    """The steps a holder records on a lot of `family` with a plain form: the family's own, then shared."""
+    """The steps a holder records on a lot of `family` with a plain form: the family's own, the 承诺达标合格证
+    where the family carries one (edible farm produce, live animals and meat), then the shared steps."""
     own = [d for d in DECLARATIONS.values() if d.family == family and not d.genesis]
-    return [*own, *(DECLARATIONS[name] for name in SHARED_STEPS)]
+    certificate = [DECLARATIONS["certificate_issued"]] if issues_certificate(family) else []
+    return [*own, *certificate, *(DECLARATIONS[name] for name in SHARED_STEPS)]
 
 
 def lot_of(ledger: Ledger, batch_id: str) -> Batch | None:

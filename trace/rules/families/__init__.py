@@ -338,7 +338,9 @@ def rules_for(family: str) -> Family:
         if family not in FAMILY_MODULES:
             raise LookupError(f"no product family {family!r}")
         module = importlib.import_module(f"{__name__}.{family}")
-        _LOADED[family] = Family(module.FAMILY, tuple(module.EVENT_TYPES), tuple(module.HARD_RULES),
+        # the 承诺达标合格证 is one event type for every family; its rules (scope first) run in each
+        from farmtrace.rules.families.certificate import CERTIFICATE_RULES
+        _LOADED[family] = Family(module.FAMILY, tuple(module.EVENT_TYPES), tuple(module.HARD_RULES) + CERTIFICATE_RULES,
                                  tuple(module.SOFT_RULES), tuple(module.THRESHOLDS),
                                  getattr(module, "judge_test", None), tuple(getattr(module, "DECLARATIONS", ())))
     return _LOADED[family]

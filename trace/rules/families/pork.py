@@ -334,14 +334,14 @@ FED = declare(Declaration(
 IMMUNISED = declare(Declaration(
     "immunised", "免疫", "Immunised", kdes=(
         Kde("vaccine", "text", "疫苗", "Vaccine", max_len=100),
-        Kde("manufacturer", "text", "生产厂家", "Manufacturer", max_len=100),
+        Kde("manufacturer", "text", "生产厂家", "Manufacturer", required=False, max_len=100,
+            help_zh="疫苗标签上的生产企业", help_en="the maker named on the vaccine's label"),
         Kde("batch", "text", "疫苗批号", "Vaccine batch", max_len=100),
         *_dose(),
         Kde("vet", "text", "兽医", "Vet", max_len=100),
         PLACE),
     family=FAMILY,
-    example={"vaccine": "猪瘟活疫苗", "manufacturer": "成都某生物制品厂", "batch": "V-2026-01", "dose": "1",
-             "dose_unit": "头份", "vet": "王兽医"}))
+    example={"vaccine": "猪瘟活疫苗", "batch": "V-2026-01", "dose": "1", "dose_unit": "头份", "vet": "驻场兽医"}))
 TREATED = declare(Declaration(
     "treated", "用药治疗", "Treated", kdes=(
         Kde("drug", "text", "兽药", "Drug", max_len=100),
@@ -399,6 +399,15 @@ VEHICLE_NO = Kde("vehicle_no", "text", "运输车辆牌照号", "Vehicle plate",
 VEHICLE_RECORD = Kde("vehicle_record", "text", "车辆备案编号", "Vehicle registration no.", required=False, check=_free,
                      help_zh="县级农业农村部门的运输车辆备案编号", help_en="the county bureau's vehicle registration")
 extend("ship", FAMILY, (LIVE_WEIGHT, VEHICLE_NO, VEHICLE_RECORD))
+extend("observe", FAMILY, (  # step "certified": e.g. the 青峪猪 GI certification mark the farm may use
+    Kde("scheme", "text", "认证类别", "Scheme", required=False, check=lambda data, name: None,
+        choices={"gi_mark": ("地理标志证明商标", "GI certification mark"),
+                 "brand_licence": ("区域公用品牌授权", "regional brand licence")}),
+    Kde("mark", "text", "品牌或标志", "Brand or mark", required=False, check=lambda data, name: None),
+    Kde("certificate_no", "text", "证书编号", "Certificate no.", required=False, check=lambda data, name: None),
+    Kde("issuer", "text", "发证机构", "Issuer", required=False, check=lambda data, name: None),
+    Kde("valid_from", "date", "有效期自", "Valid from", required=False, check=lambda data, name: None),
+    Kde("valid_until", "date", "有效期至", "Valid until", required=False, check=lambda data, name: None)))
 extend("receive", FAMILY, (COMMITMENT_NO, LIVE_WEIGHT,
                            Kde("tags", "list", "到场查验耳标号", "Ear tags checked", required=False, check=_free,
                                help_zh="入场查验的耳标号，须与检疫合格证明一致", help_en="must match the quarantine certificate"),

@@ -23,7 +23,9 @@ Hard rules (refuse the event; the message cites standard and edition):
 - produce.safety_fail: `ship`, `packed`, `sell` of a batch, or a `transform` of inputs, whose
   history holds a `test` judged "fail" on a safety limit (Cd, Pb, Hg, iAs; GB 2762-2022).
 - produce.certificate: from 2026-02-01, a `ship` by a producer of a mandatory product (茶鲜叶,
-  vegetables, fruit, fungi) carries data.certificate_no (承诺达标合格证).
+  vegetables, fruit, fungi; the scope table in families/certificate.py) carries data.certificate_no
+  (承诺达标合格证) or the lot has a `certificate_issued`; a ship naming another number than the
+  issued certificate's is refused.
 - produce.mix_certificate: from 2026-02-01, a `transform` mixing ≥ 2 lots of a mandatory product
   issues a new 合格证 (data.certificate_no).
 
@@ -72,6 +74,7 @@ from farmtrace.rules.declare import (STEP_NAMES, VALUE_NAMES, Declaration, Kde, 
 from farmtrace.rules.families import judge_safety
 from farmtrace.rules.families import (Proposal, Rule, Threshold, analyte_zh, body_day, claims_of, compare_result,
                                       decimal, threshold_for, valid_on)
+from farmtrace.rules.families.certificate import issued_number, mandatory_categories
 from farmtrace.rules.licences import LICENCE_RULE, sc_problem
 from farmtrace.rules.pesticides import banned_on, ingredient_names
 from farmtrace.rules.steps import NEW_BATCH, PLACE, _free, validate_new_batch
@@ -102,7 +105,7 @@ CLAIM_BASES: dict[str, Words] = {  # the standard a 富硒 claim rests on (data.
 }
 PESTICIDE_REGISTRATION = re.compile(r"^(PD|PDN|LS|WP|WL)\d")  # 农药登记证号 prefixes
 COVERAGE_WINDOW_DAYS = 365  # our rule: applications within a year before the harvest count
-MANDATORY = frozenset({"tea_leaves", "vegetables", "fruit", "fungi"})  # §1.4: not rice, grain or potatoes
+MANDATORY = mandatory_categories(FAMILY)  # §1.4, from the certificate's scope table: not rice, grain or potatoes
 SAFETY_ANALYTES = ("cadmium", "lead", "mercury", "inorganic_arsenic")
 
 CATEGORY_NAMES: dict[str, Words] = {  # the categories of CATEGORY_WORDS, as people read them
@@ -123,6 +126,8 @@ CLAIM_NAMES: dict[str, Words] = {  # label claims on a pack (data.claims)
 SCHEMES: dict[str, Words] = {  # certification schemes an `observe` step "certified" names (domain.md §2.2)
     "green_food": ("绿色食品", "green food"), "organic": ("有机产品", "organic"),
     "gi": ("地理标志产品", "geographical indication"), "se_rich": ("富硒认定", "selenium-rich recognition"),
+    "gi_mark": ("地理标志证明商标", "GI certification mark"),
+    "brand_licence": ("区域公用品牌授权", "regional brand licence"),  # 巴食巴适, 巴中云顶 (domain.md §6)
 }
 PROCESSES: dict[str, Words] = {  # transform processes of the family (data.process)
     "milling": ("碾米", "milling"), "碾米": ("碾米", "milling"), "hulling": ("砻谷", "hulling"),
@@ -264,6 +269,8 @@ extend("ship", FAMILY, (CATEGORY,))
 extend("sell", FAMILY, (CATEGORY,))
 extend("observe", FAMILY, (  # step "certified": a green food, organic or GI certificate of the batch
     Kde("scheme", "text", "认证类别", "Scheme", required=False, check=_free, choices=SCHEMES),
+    Kde("mark", "text", "品牌或标志", "Brand or mark", required=False, check=_free,
+        help_zh="如 巴食巴适、巴中云顶", help_en="e.g. 巴食巴适, 巴中云顶"),
     Kde("certificate_no", "text", "证书编号", "Certificate no.", required=False, check=_free),
     Kde("issuer", "text", "发证机构", "Issuer", required=False, check=_free),
     Kde("valid_from", "date", "有效期自", "Valid from", required=False, check=_free),
@@ -623,7 +630,13 @@ def _check_safety_fail(p: Proposal) -> Said | None:
 
 
 def _check_certificate(p: Proposal) -> Said | None:
-    if p.at.date() < CERTIFICATE_FROM or p.org_kind != "producer" or _has_text(p.data, "certificate_no"):
+    issued = issued_number(p.history)
+    if issued is not None and _has_text(p.data, "certificate_no") and p.data["certificate_no"] != issued:
+        return Said(f"{CERTIFICATE_RULE}: the lot's 承诺达标合格证 is {issued}; the ship names "
+                    f"{p.data['certificate_no']!r} (data.certificate_no)",
+                    f"{CERTIFICATE_RULE}：本批次开具的承诺达标合格证为 {issued}，发货所填为“{p.data['certificate_no']}”")
+    if (p.at.date() < CERTIFICATE_FROM or p.org_kind != "producer" or _has_text(p.data, "certificate_no")
+            or issued is not None):
         return None
     category = _proposal_category(p)
     if category not in MANDATORY:
@@ -667,6 +680,8 @@ def _check_receive_certificate(p: Proposal) -> Said | None:
     number = p.data.get("certificate_no")
     ships = [b for b in p.history if b.get("type") == "ship"]
     issued = ships[-1].get("data", {}).get("certificate_no") if ships else None
+    if not (isinstance(issued, str) and issued.strip()):
+        issued = issued_number(p.history)  # the certificate issued on the lot travels with it
     if isinstance(issued, str) and issued.strip():
         if number != issued:
             return Said(f"{CERTIFICATE_RULE}: the purchaser records the collected 承诺达标合格证 {issued}; "

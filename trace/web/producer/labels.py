@@ -220,7 +220,8 @@ def certificate_label(batch_id: str) -> Any:
     label = label_data.certificate_label(ledger(), batch_id)
     url = _base_url() + url_for("public.certificate", batch_id=batch_id)
     return render_template("producer/labels.html", kind="certificate", lot=lot, label=label, url=url,
-                           qr=qr_data_uri(url), labels=[label] * CERTIFICATES_PER_A4, **_other_sheets(lot))
+                           qr=qr_data_uri(url), labels=[label] * CERTIFICATES_PER_A4 if label.certificate.issued else [],
+                           **_other_sheets(lot))
 
 
 @bp.get("/scan")

@@ -16,6 +16,7 @@ from farmtrace.ledger.errors import FarmtraceError, InvalidEventError, NotFoundE
 from farmtrace.rules.declare import DECLARATIONS, Kde, kdes_of
 from farmtrace.rules.steps import FAMILIES
 from farmtrace.services import lineage, producer
+from farmtrace.services.certificate import certificate_draft
 from farmtrace.web.producer.blueprint import actor, bp, ledger
 from farmtrace.web.producer.forms import build_form, entered, field_name, form_data, friendly, show_error
 
@@ -124,6 +125,8 @@ def record(batch_id: str, type_: str) -> Any:
     defaults: dict[str, Any] = {}
     if type_ in ("ship", "sell"):
         defaults = {"quantity": row.quantity, "unit": row.unit}
+    elif type_ == "certificate_issued":
+        defaults = certificate_draft(ledger(), batch_id)
     form = build_form(kdes, lang, orgs=orgs, formdata=request.form if request.method == "POST" else None,
                       data=defaults, example=DECLARATIONS[type_].example)
     chain = producer.chain(ledger(), batch_id)

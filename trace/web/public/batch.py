@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, current_app, make_response, render
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
-from farmtrace.services.certificate import certificate_for
+from farmtrace.services.certificate import certificate_of
 from farmtrace.services.consumer import page_state
 from farmtrace.services.exports.bundle import make_bundle
 from farmtrace.services.ledger import Ledger
@@ -140,7 +140,7 @@ def bundle(batch_id: str) -> Any:
 
 @bp.get("/batches/<batch_id>/certificate")
 def certificate(batch_id: str) -> Any:
-    """The lot's 承诺达标合格证, generated from its signed events, with a QR code to this record."""
-    cert = certificate_for(ledger(), batch_id)
+    """The lot's 承诺达标合格证 as issued (its `certificate_issued` event), any recall, and a QR code to this record."""
+    cert = certificate_of(ledger(), batch_id)
     url = f"{current_app.config['FARMTRACE'].base_url}{public_path(batch_id)}"
     return render_template("public/certificate.html", cert=cert, qr=qr_data_uri(url), url=url)

@@ -11,7 +11,7 @@
   const BATCH = ["id", "head", "events"], ENTRY = ["seq", "hash", "canonical", "signature", "proof"];
   const ENVELOPE = ["v", "type", "batch", "org", "key", "prev", "at", "id", "data"];
   // Every event type the server registers (a test keeps this list equal to Python's EVENT_TYPES).
-  const TYPES = ("animal_tagged cancel commissioned consume correct create fed fermented harvested immunised " +
+  const TYPES = ("animal_tagged cancel certificate_issued commissioned consume correct create fed fermented harvested immunised " +
     "input_applied inspected key_added key_revoked observe packed plot_registered quarantined recall receive " +
     "sample sell ship source_registered stored temperature_logged test transform treated").split(" ");
   const GENESIS = ["create", "transform", "harvested", "animal_tagged", "source_registered"];
