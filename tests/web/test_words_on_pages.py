@@ -126,3 +126,13 @@ def test_a_treated_pig_reads_as_labelled_values_with_units(app: Flask, client: F
                 "en": ("Treated", "土霉素注射液", "5 mL", "28", "Shipment cancelled", "Correction")}[lang]
     for words in expected:
         assert words in page, words
+
+
+def test_stored_moments_are_shown_in_bazhong_time() -> None:
+    """The database keeps naive UTC; pages show Asia/Shanghai (UTC+8, no daylight saving)."""
+    from datetime import datetime, timezone
+
+    from farmtrace.web.words import local_time
+    assert local_time(datetime(2026, 12, 1, 16, 30)) == "2026-12-02 00:30"
+    assert local_time(datetime(2026, 12, 1, 16, 30, 5, tzinfo=timezone.utc), seconds=True) == "2026-12-02 00:30:05"
+    assert local_time(None) == ""

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from farmtrace.config import load_settings
 from farmtrace.services.accounts import SESSION_LIFETIME
 
-from farmtrace.web.words import template_words
+from farmtrace.web.words import local_time, template_words
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ("zh_CN", "en")
@@ -60,6 +60,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
     app.extensions["ledger"] = open_ledger(settings, migrate=bool(overrides.get("migrate", False)))
     Babel(app, locale_selector=_locale)
+
+    app.jinja_env.globals["local_time"] = local_time  # also inside imported macros (no context there)
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:

@@ -3,6 +3,8 @@ rule messages through these, in the page's language (farmtrace.rules.declare hol
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,3 +70,14 @@ def template_words(lang: str) -> dict[str, Callable[..., Any]]:
 
     return {"type_name": name_of_type, "describe": shown, "value_name": value_name, "county_name": county_name,
             "unit_name": lambda code: unit_name(code, lang), "amount": amount, "said": said}
+
+
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving since 1991
+
+
+def local_time(moment: datetime | None, seconds: bool = False) -> str:
+    """A stored moment (naive means UTC, as the database keeps them) as Bazhong reads it: Asia/Shanghai."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
