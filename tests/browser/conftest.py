@@ -169,9 +169,11 @@ SIZES = {"tablet": (768, 1024), "phone": (360, 740), "desktop": (1366, 900)}
 
 
 def new_screen(browser: Any, size: str = "tablet", **options: Any) -> Any:
-    """A page in a new context sized as `size` (SIZES), in Chinese; `page.seen` lists every URL it asked
-    for. Close it with `page.context.close()` (the `screens` fixture does)."""
+    """A page in a new context sized as `size` (SIZES), in Chinese, without service workers unless
+    `service_workers="allow"` is passed; `page.seen` lists every URL it asked for. Close it with
+    `page.context.close()` (the `screens` fixture does)."""
     width, height = SIZES[size]
+    options.setdefault("service_workers", "block")  # the producer app's offline worker: only where a test asks
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **options)
     seen: list[str] = []
     context.on("request", lambda r: seen.append(r.url))
@@ -203,7 +205,7 @@ def sign_in(page: Any, url: str, username: str, *, lands: str = "/producer/") ->
     page.fill("#username", username)
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{url}{lands}")
+    page.wait_for_url(f"{url}{lands}", wait_until="domcontentloaded")
 
 
 def serious(page: Any) -> list[str]:

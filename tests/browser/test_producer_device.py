@@ -37,7 +37,7 @@ SHELL_BUDGET = 150 * 1024  # bytes of the app shell before compression (issue "T
 def tablets(screens: Any) -> Any:
     """tablets(server, username, **context options): a signed-in tablet (768×1024) with its own IndexedDB and key."""
     def tablet(server: LiveServer, username: str, **options: Any) -> Any:
-        page = screens("tablet", **options)
+        page = screens("tablet", **{"service_workers": "allow", **options})
         sign_in(page, server.url, username)
         ready(page)
         return page
