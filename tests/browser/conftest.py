@@ -200,6 +200,7 @@ def sign_in(page: Any, url: str, username: str, *, lands: str = "/producer/") ->
     """Log `username` in (the demo password) from a clean slate and wait for the page it lands on."""
     from farmtrace.demo import DEMO_PASSWORD
 
+    page.goto("about:blank")  # the last page's own requests end here, before its cookies go
     page.context.clear_cookies()  # whoever was signed in before
     page.goto(f"{url}/login")
     page.fill("#username", username)

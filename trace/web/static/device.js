@@ -68,7 +68,8 @@
     const where = "registry:" + bar.dataset.org;
     let registry = null;
     try {
-      const r = await fetch(bar.dataset.keys, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const r = await fetch(bar.dataset.keys, { credentials: "same-origin", redirect: "manual", // signed out: not the login page
+        headers: { Accept: "application/json" } });
       if (r.ok && (r.headers.get("Content-Type") || "").startsWith("application/json")) {
         registry = await r.json();
         await put("key", registry, where);
@@ -153,7 +154,7 @@
 
   // ---- sending
   async function send(entry) {
-    const r = await fetch(bar.dataset.sync, { method: "POST", credentials: "same-origin",
+    const r = await fetch(bar.dataset.sync, { method: "POST", credentials: "same-origin", redirect: "manual",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": bar.dataset.csrf },
       body: JSON.stringify({ items: entry.items }) });
     const json = (r.headers.get("Content-Type") || "").startsWith("application/json") ? await r.json() : null;
