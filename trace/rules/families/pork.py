@@ -52,6 +52,19 @@ transformation is appended, and later events of the output batch trust them.
 Temperature readings: `temperature_logged` data {device, value, unit "CEL", probe, location
 ("air" | "core" | "cutting_room"), regime ("chilled" (default) | "frozen" | "chilling" while the
 carcass is being chilled (排酸), not judged)}; a `stored` event may carry `temperature` and `regime`.
+
+National rules added 2026-12-01 (issue "National rules"; tests/rules/test_national_rules.py):
+- pork.receive_tags (hard, 公告第119号): ear tags at arrival equal those on the certificate the pigs were
+  shipped on; pork.receive_tags_missing (soft) when a receive records none.
+- pork.vehicle (hard) / pork.vehicle_missing (soft), 动物防疫法 (2021): `vehicle_no` on a ship of live pigs,
+  checked as a plate (e.g. 川Y12345).
+- pork.asf_negative (extended): a strip-test negative ships within Sichuan only (receiver's county code
+  51xxxx; a receiver without one counts as outside); outside needs a PCR negative (`asf_method`).
+- pork.disposal (hard, 病死畜禽和病害畜禽产品无害化处理管理办法 2022): condemned kg or a failed post-mortem
+  records the disposal method and record number.
+- pork.slaughter_licence (soft, 生猪屠宰管理条例 2021): slaughter by an org without a `slaughter` licence.
+Not yet a rule: the carcass's own quarantine number differing from the live pigs' (the post-mortem
+`inspected` does not see its inputs' certificates).
 """
 
 from __future__ import annotations

@@ -56,6 +56,22 @@ Decisions where domain.md is silent:
   is a placeholder copied from the 2008 edition (domain.md: range unverified, switch by date).
 - Moisture limits for storage are not in domain.md: taken from the grain and tea product
   standards and marked unverified.
+
+National rules added 2026-12-01 (issue "National rules"; tests/rules/test_national_rules.py; values
+marked unverified in domain.md's sense where the standard's own text was not read):
+- produce.se_nutrition_claim (hard, GB 28050-2011): every selenium claim on `packed`; 富/高/富含 need
+  ≥ 0.18 mg/kg, 含硒 ≥ 0.09 mg/kg (unverified); GB/T 22499 still applies to 富硒 rice and paddy.
+- produce.se_claim (hard, GH/T 1135-2017): a claim resting on it needs the selenoamino-acid share
+  (> 65 % plant, > 70 % meat and eggs, > 60 % tea; unverified).
+- produce.storage_moisture (soft, GB 1350-2009): by `variety_type`, 籼 13.5 %, 粳 14.5 %.
+- produce.banned_pesticide (hard): a versioned list (trace/rules/pesticides.py: 农业部公告第199号,
+  the 2019 list, 农业农村部公告第736号 with its dates; tea's own bans).
+- produce.residue_coverage (soft, 用什么药检什么药): a ship, pack or sell of a harvested lot whose tests
+  cover no pesticide applied on its plot in the year before harvest.
+- produce.receive_certificate (hard, 农业农村部令2025年第4号): a receive echoes the shipped 合格证 number;
+  from 2026-02-01 a receive of tea leaves, vegetables, fruit or fungi records one.
+- produce.sc_licence (hard) / produce.sc_missing (soft), 食品生产许可管理办法 (2020): the SC number's
+  format, category (rice 101, tea 114) and the org's own SC licence.
 """
 
 from __future__ import annotations

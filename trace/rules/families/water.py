@@ -51,6 +51,13 @@ Decisions where domain.md is silent:
   check the text). Lead ≤ 0.01 mg/L (GB 2762-2022) and radioactivity are unverified.
 - Raw-water standards (GB 5749 / GB 3838 / GB/T 14848) are not checked: a source record does not
   yet carry raw-water results by standard.
+
+National rules added 2026-12-01 (issue "National rules"; tests/rules/test_national_rules.py):
+- water.mineral_bromate (hard, GB 8537): compared as the standard writes it, "< 0.01 mg/L".
+- water.mineral_limits (hard, GB 8537-2018): As, Pb, Cd, Hg, Sb, Mn, Ni, Cu, Ba, total Cr, Ag, nitrate,
+  nitrite, fluoride, cyanide, phenols, detergent, mineral oil, each "<"; the values are the 2008
+  edition's from secondary sources (unverified).
+- water.mining_licence (soft, 矿产资源法 2024): a mineral source without `mining_licence_no`.
 """
 
 from __future__ import annotations
