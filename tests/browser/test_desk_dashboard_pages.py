@@ -4,64 +4,44 @@ verification started, followed and reported, and the export form with its errors
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from farmtrace.demo import DEMO_PASSWORD
-from tests.browser.conftest import LiveServer, assert_local_only
+from tests.browser.conftest import LiveServer, assert_local_only, serious, sign_in
 
-Axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
-
-SIZES = {"desktop": (1366, 900), "tablet": (768, 1024)}
+pytest.importorskip("axe_playwright_python.sync_playwright")
 
 
-@pytest.fixture(params=list(SIZES))
-def desk(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    """A regulator's browser at the given size, kept on 127.0.0.1."""
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    seen: list[str] = []
-    context.on("request", lambda r: seen.append(r.url))
-    page = context.new_page()
-    page.seen = seen
-    yield page
-    context.close()
-
-
-def _serious(page: Any) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
-            if v.get("impact") in ("serious", "critical")]
+@pytest.fixture(params=["desktop", "tablet", "phone"])
+def desk(request: pytest.FixtureRequest, screens: Any) -> Any:
+    """A regulator's browser at 1366×900, 768×1024 and 360×740."""
+    return screens(request.param)
 
 
 def test_a_regulator_reads_the_dashboard_verifies_the_log_and_exports_and_every_page_passes_axe(
         fresh_server: LiveServer, desk: Any) -> None:
     url = fresh_server.url
-    desk.goto(f"{url}/login")
-    desk.fill("#username", "regulator")
-    desk.fill("#password", DEMO_PASSWORD)
-    desk.click("button[type=submit]")
+    sign_in(desk, url, "regulator", lands="/account/tokens")
     desk.goto(f"{url}/desk/dashboard")
     assert desk.locator("#warnings").is_visible() and desk.locator("#log-health").is_visible()
-    problems: dict[str, list[str]] = {"dashboard": _serious(desk)}
+    problems: dict[str, list[str]] = {"dashboard": serious(desk)}
 
     desk.click(".desk-nav >> nth=0 >> a >> nth=2")
     desk.wait_for_url(f"{url}/desk/verification")
-    problems["verification, none yet"] = _serious(desk)
+    problems["verification, none yet"] = serious(desk)
     desk.click("form button[type=submit] >> nth=-1")
     desk.wait_for_selector('#job[data-state="done"]', timeout=60_000)  # the page polls, then shows the report
-    problems["verification, done"] = _serious(desk)
+    problems["verification, done"] = serious(desk)
 
     desk.goto(f"{url}/desk/exports")
-    problems["exports"] = _serious(desk)
+    problems["exports"] = serious(desk)
     desk.check('input[name=scope][value=range]')
     desk.fill("#from", "2026-12-31")
     desk.fill("#to", "2026-01-01")
     desk.click(".desk-form button[type=submit]")
     desk.wait_for_selector("#to-error")
-    problems["exports, refused"] = _serious(desk)
+    problems["exports, refused"] = serious(desk)
     with desk.expect_download() as download:
         desk.goto(f"{url}/desk/exports")
         desk.fill("#batch", "rice-nj-0")

@@ -5,45 +5,25 @@ at 1366 and 768 px."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from farmtrace.demo import DEMO_PASSWORD
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, serious, sign_in
 
-Axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
+pytest.importorskip("axe_playwright_python.sync_playwright")
 
 DESK_PAGES = ["/desk/search?family=pork", "/desk/search?from=2026-13-01", "/desk/batches/cuts-qy-0",
               "/desk/batches/rice-nj-0/trace", "/desk/batches/carcass-qy-0/recall"]
 
 
-def _desk(browser: Any, width: int, height: int) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 @pytest.fixture
-def desk(browser: Any) -> Iterator[Any]:
-    yield from _desk(browser, 1366, 900)
+def desk(screens: Any) -> Any:
+    return screens("desktop")
 
 
 def _login(page: Any, url: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{url}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
-def _serious(page: Any) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
-            if v.get("impact") in ("serious", "critical")]
+    sign_in(page, url, username, lands="/producer/" if username == "shop" else "/account/tokens")
 
 
 def test_a_regulator_searches_audits_traces_and_recalls_and_the_holders_see_it(fresh_server: LiveServer,
@@ -79,13 +59,13 @@ def test_a_regulator_searches_audits_traces_and_recalls_and_the_holders_see_it(f
     assert notices.is_visible() and "K-0" in notices.inner_text()
 
 
-@pytest.mark.parametrize("width", [1366, 768])
-def test_no_desk_page_has_a_serious_accessibility_violation(live_server: LiveServer, browser: Any, width: int) -> None:
-    for page in _desk(browser, width, 900):
-        _login(page, live_server.url, "regulator")
-        for path in DESK_PAGES:
-            page.goto(f"{live_server.url}{path}")
-            assert _serious(page) == [], (path, width)
+@pytest.mark.parametrize("size", ["desktop", "tablet", "phone"])
+def test_no_desk_page_has_a_serious_accessibility_violation(live_server: LiveServer, screens: Any, size: str) -> None:
+    page = screens(size)
+    _login(page, live_server.url, "regulator")
+    for path in DESK_PAGES:
+        page.goto(f"{live_server.url}{path}")
+        assert serious(page) == [], (path, size)
 
 
 def test_a_tampered_event_shows_its_failed_row_in_the_audit_view(fresh_server: LiveServer, desk: Any) -> None:

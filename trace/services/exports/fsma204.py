@@ -100,30 +100,29 @@ def rows(ledger: Ledger, start: datetime, end: datetime, product: str | None = N
     return [row for _, _, row in sorted(out, key=lambda item: (item[0], item[1]))]
 
 
-def _first_packing(uow: UnitOfWork, batch_ids: list[str]) -> dict[str, int]:
-    """batch -> log position of its first `packed` event (to tell initial packing and pre-packing cooling)."""
-    found: dict[str, int] = {}
+def _first_of_type(uow: UnitOfWork, batch_ids: list[str], type_: str) -> dict[str, tuple[int, str]]:
+    """batch -> (log position, canonical text) of its first event of `type_`."""
+    found: dict[str, tuple[int, str]] = {}
     for part in chunks(batch_ids):
         marks = ", ".join(f":b{i}" for i in range(len(part)))
-        sql = text("SELECT batch_id, MIN(seq) FROM events WHERE type = 'packed' "  # nosec B608 (placeholders only)
-                   f"AND batch_id IN ({marks}) GROUP BY batch_id")
-        for batch_id, seq in uow.connection.execute(sql, {f"b{i}": b for i, b in enumerate(part)}):
-            found[str(batch_id)] = int(str(seq))
+        sql = text("SELECT batch_id, seq, canonical FROM events WHERE type = :t "  # nosec B608 (placeholders only)
+                   f"AND batch_id IN ({marks}) ORDER BY seq")
+        for batch_id, seq, canonical in uow.connection.execute(
+                sql, {"t": type_, **{f"b{i}": b for i, b in enumerate(part)}}):
+            found.setdefault(str(batch_id), (int(str(seq)), str(canonical)))
     return found
+
+
+def _first_packing(uow: UnitOfWork, batch_ids: list[str]) -> dict[str, int]:
+    """batch -> log position of its first `packed` event (to tell initial packing and pre-packing cooling)."""
+    return {batch: seq for batch, (seq, _) in _first_of_type(uow, batch_ids, "packed").items()}
 
 
 def _first_recipients(uow: UnitOfWork, batch_ids: list[str]) -> dict[str, str]:
     """batch -> the org its first `ship` names (a harvested lot's immediate subsequent recipient)."""
-    found: dict[str, str] = {}
-    for part in chunks(batch_ids):
-        marks = ", ".join(f":b{i}" for i in range(len(part)))
-        sql = text("SELECT batch_id, canonical FROM events WHERE type = 'ship' "  # nosec B608 (placeholders only)
-                   f"AND batch_id IN ({marks}) ORDER BY seq")
-        for batch_id, canonical in uow.connection.execute(sql, {f"b{i}": b for i, b in enumerate(part)}):
-            to = json.loads(str(canonical)).get("data", {}).get("to")
-            if isinstance(to, str):
-                found.setdefault(str(batch_id), to)
-    return found
+    found = {batch: json.loads(canonical).get("data", {}).get("to")
+             for batch, (_, canonical) in _first_of_type(uow, batch_ids, "ship").items()}
+    return {batch: to for batch, to in found.items() if isinstance(to, str)}
 
 
 def _field_name(facts: Facts, data: dict[str, Any]) -> str:

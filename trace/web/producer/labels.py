@@ -42,6 +42,7 @@ from flask import Response, abort, current_app, make_response, redirect, render_
 from farmtrace.ledger.errors import ChainConflictError
 from farmtrace.rules.gs1 import SerialRange, digital_link_path, parse_digital_link, serial_ranges
 from farmtrace.services import labels as label_data
+from farmtrace.services import producer
 from farmtrace.services.cap_codes import issue_cap_codes
 from farmtrace.services.consumer import gtin_of, resolve_digital_link, resolve_serial, resolve_token
 from farmtrace.services.event_times import instant
@@ -231,14 +232,12 @@ def open_scanned() -> Any:
     batch_id = _scanned_batch(path)
     if batch_id is None:
         abort(404)
-    with ledger().uow() as uow:
-        batch = uow.batch(batch_id)
-        if batch is None:
-            abort(404)
-        ours, lot = actor().org in (batch.org_id, batch.origin_org), batch.lot
-    if ours:
+    batch = producer.lot_of(ledger(), batch_id)
+    if batch is None:
+        abort(404)
+    if actor().org in (batch.org_id, batch.origin_org):
         return redirect(url_for("producer.lot", batch_id=batch_id), 303)
-    return redirect(url_for("producer.home", q=lot), 303)
+    return redirect(url_for("producer.home", q=batch.lot), 303)
 
 
 def _scanned_batch(path: str) -> str | None:
