@@ -12,6 +12,7 @@ Variables (all optional):
   FARMTRACE_DB_APP_ROLE    PostgreSQL role the app connects as; migrations grant it no
                            UPDATE/DELETE on the ledger tables
   FARMTRACE_CHECKPOINT_INTERVAL  seconds between automatic checkpoints; default 2
+  FARMTRACE_MAX_DOCUMENT_BYTES   largest certificate PDF accepted, in bytes; default 5242880 (5 MiB)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Settings:
     log_origin: str
     db_app_role: str | None
     checkpoint_interval: float
+    max_document_bytes: int = 5 * 1024 * 1024
 
 
 def make_instance_folder(instance: Path) -> None:
@@ -67,4 +69,6 @@ def load_settings(**overrides: object) -> Settings:
         log_origin=str(overrides.get("log_origin") or env.get("FARMTRACE_LOG_ORIGIN") or "farmtrace.bazhong.local/log"),
         db_app_role=(str(overrides["db_app_role"]) if overrides.get("db_app_role") else env.get("FARMTRACE_DB_APP_ROLE")),
         checkpoint_interval=float(str(overrides.get("checkpoint_interval") or env.get("FARMTRACE_CHECKPOINT_INTERVAL") or 2)),
+        max_document_bytes=int(str(overrides.get("max_document_bytes") or env.get("FARMTRACE_MAX_DOCUMENT_BYTES")
+                                   or 5 * 1024 * 1024)),
     )

@@ -146,7 +146,11 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
         paddy, kg = f"paddy-nj-{n}-{k}", rng.randint(8, 20) * 100
         w.add(farm, "harvested", paddy, {"product": "南江富硒稻谷", "lot": f"NJP-{n}-{k}", "family": "produce",
                                          "quantity": str(kg), "unit": "KGM", "plot": plot, "crop": "水稻",
-                                         "moisture": "18.5", "place": "南江县 长赤镇 富硒稻田"}, days=60 if k == 0 else 2)
+                                         "moisture": "18.5", "place": "南江县 长赤镇 富硒稻田",
+                                         "activity": [{"kind": "fertiliser", "amount": str(kg // 100), "unit": "kg",
+                                                       "nutrient": "N"},
+                                                      {"kind": "fuel", "amount": "6", "unit": "L", "fuel": "diesel"}]},
+          days=60 if k == 0 else 2)
         w.test(farm, paddy, f"P{n}-{k}", [{"analyte": "Se", "value": f"0.{rng.randint(6, 25):02d}", "unit": "mg/kg",
                                            "category": "paddy"},
                                           {"analyte": "Cd", "value": f"0.0{rng.randint(1, 9)}", "unit": "mg/kg",
@@ -159,18 +163,31 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
     rice = f"rice-nj-{n}"
     rice_kg = total * rng.choice((62, 66, 70)) // 100
     w.transform(mill, paddies, [{"batch": rice, "product": "南江富硒大米 5kg", "lot": f"NJR-{n}", "family": "produce",
-                                 "quantity": str(rice_kg), "unit": "KGM"}], "milling")
+                                 "quantity": str(rice_kg), "unit": "KGM"}], "milling",
+                activity=[{"kind": "electricity", "amount": "120", "unit": "kWh"}])
     w.test(mill, rice, f"R{n}", [{"analyte": "Se", "value": f"0.{rng.randint(18, 28)}", "unit": "mg/kg",
                                   "category": "rice"}])
     # The city's public brand 巴食巴适, licensed to the mill for this product (docs/domain-sources.md);
     # the licence's dates are the demo's, and one runs out soon, for the desk's expiry list.
     w.add(mill, "observe", rice, {"step": "certified", "scheme": "brand_licence", "mark": "巴食巴适",
+                                  "certificate_no": f"BSBS-2025-{n % 1000:03d}", "issuer": "巴中市巴食巴适产业协会",
+                                  "scope": "南江富硒大米", "scope_codes": ["rice"],
                                   "valid_from": "2025-07-01", "valid_until": "2026-06-30" if n else "2028-06-30"},
           hours=0.5)
+    if n == 0:  # a green food licence of the demo's own numbering, with its PDF when the ledger keeps files
+        document = demo_pdf(w.tx.documents, ["Green food licence (demo)", f"LB-18-2506{n:04d}A",
+                                             "Product: Nanjiang selenium-rich rice", "Valid 2025-06-01 to 2028-05-31"])
+        w.add(mill, "observe", rice, {"step": "certified", "scheme": "green_food", "certificate_no": f"LB-18-2506{n:04d}A",
+                                      "issuer": "中国绿色食品发展中心", "scope": "大米", "scope_codes": ["rice"],
+                                      "valid_from": "2025-06-01", "valid_until": "2028-05-31",
+                                      **({"document": document} if document else {})}, hours=0.5)
     w.add(mill, "packed", rice, {"gtin": GTINS["rice"], "units": str(rice_kg // 5), "net_content": "5 kg",
-                                 "claims": ["富硒"], "sc_licence": LICENCES["enyang-rice-mill"][1]})
+                                 "claims": ["富硒"], "sc_licence": LICENCES["enyang-rice-mill"][1],
+                                 "activity": [{"kind": "packaging", "amount": str(rice_kg // 5 * 3 // 100),
+                                               "unit": "kg", "material": "plastic"}]})
     shop = SHOPS[n % len(SHOPS)]
-    w.handoff(rice, mill, shop, str(rice_kg), "KGM")
+    w.handoff(rice, mill, shop, str(rice_kg), "KGM",
+              activity=[{"kind": "transport", "amount": str(rice_kg * 45 // 1000), "unit": "TKM", "mode": "road"}])
     w.add(shop, "sell", rice, {"quantity": "5", "unit": "KGM"}, days=2)
 
 
@@ -181,7 +198,9 @@ def tea_chain(w: Writer, n: int, rng: random.Random) -> None:
     kg = rng.randint(3, 9) * 100
     w.add(garden, "harvested", leaf, {"product": "云顶茶鲜叶", "lot": f"YDL-{n}", "family": "produce",
                                       "quantity": str(kg), "unit": "KGM", "plot": f"YD-{n % 12}", "crop": "茶",
-                                      "variety": "南江大叶茶", "place": "南江县 云顶茶园 (海拔 1,100 m)"})
+                                      "variety": "南江大叶茶", "place": "南江县 云顶茶园 (海拔 1,100 m)",
+                                      "activity": [{"kind": "fertiliser", "amount": str(kg // 50), "unit": "kg",
+                                                    "nutrient": "N"}]})
     # Fresh leaves are pre-cooled and packed into crates before processing: the FSMA 204 sheet's
     # cooling and initial packing events (docs/exports.md).
     w.add(garden, "temperature_logged", leaf, {"device": f"YC-{n}", "value": "8.5", "unit": "CEL", "probe": "air",
@@ -191,10 +210,17 @@ def tea_chain(w: Writer, n: int, rng: random.Random) -> None:
     w.transform(garden, [(leaf, str(kg), "KGM")], [{"batch": tea, "product": "巴中云顶富硒绿茶", "lot": f"YD-{n}",
                                                     "family": "produce", "quantity": str(kg * 22 // 100),
                                                     "unit": "KGM"}], "withering, fixing, rolling, drying",
-                certificate_no=f"HGZ-511922-T{n}")
+                certificate_no=f"HGZ-511922-T{n}",
+                activity=[{"kind": "electricity", "amount": str(kg * 22 // 100 * 4), "unit": "kWh"}])
     # 巴中云顶, the city's tea brand, licensed for the product that carries its name (docs/domain-sources.md)
     w.add(garden, "observe", tea, {"step": "certified", "scheme": "brand_licence", "mark": "巴中云顶",
+                                   "certificate_no": f"YD-2025-{n % 1000:03d}", "issuer": "巴中市茶业协会",
+                                   "scope": "巴中云顶富硒绿茶", "scope_codes": ["tea"],
                                    "valid_from": "2025-03-01", "valid_until": "2028-02-29"}, hours=0.5)
+    if n == 1:  # an organic certificate that ran out before this tea was made: flagged as expired, no 绿色 claim
+        w.add(garden, "observe", tea, {"step": "certified", "scheme": "organic", "certificate_no": "CNAS-OG-2022-0417",
+                                       "issuer": "中绿华夏有机产品认证中心", "scope": "茶叶", "scope_codes": ["tea"],
+                                       "valid_from": "2022-03-01", "valid_until": "2025-02-28"}, hours=0.5)
     w.test(garden, tea, f"T{n}", [{"analyte": "Se", "value": f"0.{rng.randint(30, 90)}", "unit": "mg/kg",
                                    "category": "tea"},
                                   {"analyte": "Pb", "value": f"{rng.randint(5, 20) / 10}", "unit": "mg/kg",
@@ -249,9 +275,14 @@ def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
                                         "birth_or_arrival": (w.now - timedelta(days=20)).date().isoformat(),
                                         "breed": "青峪猪", "place": "通江县 青峪镇 养殖场"})
     w.add(farm, "fed", pigs, {"feed": "育肥猪配合饲料", "supplier": "巴中饲料厂", "lot": f"F-{n}", "kg": str(head * 25),
-                              "additives": ["复合维生素"]}, days=10)
+                              "additives": ["复合维生素"],
+                              "activity": [{"kind": "feed", "amount": str(head * 25), "unit": "kg",
+                                            "feed": "compound"}]}, days=10)
     # 青峪猪 is a GI certification mark (2015; docs/domain-sources.md): the farm is an authorised user
-    w.add(farm, "observe", pigs, {"step": "certified", "scheme": "gi_mark", "mark": "青峪猪"}, hours=0.5)
+    w.add(farm, "observe", pigs, {"step": "certified", "scheme": "gi_mark", "mark": "青峪猪",
+                                  "certificate_no": "GI-QYZ-2015-DEMO", "issuer": "通江县青峪猪协会",
+                                  "scope": "青峪猪", "scope_codes": ["pork"],
+                                  "valid_from": "2024-01-01", "valid_until": "2029-12-31"}, hours=0.5)
     w.add(farm, "immunised", pigs, {"vaccine": "猪瘟活疫苗", "batch": f"V-{n}", "dose": "1", "dose_unit": "头份",
                                     "vet": "驻场兽医"}, days=10)
     cert = f"51192100{n % 100000:05d}"
@@ -273,8 +304,10 @@ def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
     carcass_kg = head * 88
     w.transform(plant, [(pigs, str(head), "head")], [{
         "batch": carcass, "product": "青峪猪 白条", "lot": f"C-{n}", "family": "pork", "quantity": str(carcass_kg),
-        "unit": "KGM"}], "slaughter", asf_reports=[f"ASF-{n}"])
-    w.add(plant, "inspected", carcass, {"stage": "post-mortem", "quarantine_certificate": f"Q{cert}",
+        "unit": "KGM"}], "slaughter", asf_reports=[f"ASF-{n}"],
+        activity=[{"kind": "electricity", "amount": str(head * 15), "unit": "kWh"}])
+    meat_cert = f"51190200{n % 100000:05d}"  # the carcass's own 动物检疫合格证明 (产品), not the live pigs' number
+    w.add(plant, "inspected", carcass, {"stage": "post-mortem", "quarantine_certificate": meat_cert,
                                         "quality_certificate": f"RP-{n}"})
     w.add(plant, "temperature_logged", carcass, {"device": "T-01", "value": "21.5", "unit": "CEL", "probe": "core",
                                                  "location": "core", "regime": "chilling"})
@@ -285,7 +318,7 @@ def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
     w.transform(plant, [(carcass, str(carcass_kg), "KGM")], [{
         "batch": cuts, "product": "青峪猪 后腿肉", "lot": f"K-{n}", "family": "pork", "quantity": str(cut_kg),
         "unit": "KGM"}], "cutting", asf_reports=[f"ASF-{n}"],
-        meat_certificates=[{"quarantine": f"Q{cert}", "quality": f"RP-{n}"}])
+        meat_certificates=[{"quarantine": meat_cert, "quality": f"RP-{n}"}])
     reading = "5.1" if n % 5 == 1 else f"{rng.randint(15, 35) / 10}"  # now and then a warm reading: a warning
     w.add(plant, "temperature_logged", cuts, {"device": "C-07", "value": reading, "unit": "CEL", "probe": "air",
                                               "regime": "chilled"})
@@ -293,7 +326,9 @@ def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
                                    "unit": "mg/kg", "report_no": f"PB-{n}"}], days=0)
     w.add(plant, "packed", cuts, {"gtin": GTINS["pork"], "units": str(cut_kg // 2), "net": "2", "net_unit": "KGM",
                                   "pack_date": w.now.date().isoformat()})
-    w.handoff(cuts, plant, shop, str(cut_kg), "KGM")
+    w.handoff(cuts, plant, shop, str(cut_kg), "KGM",
+              activity=[{"kind": "transport", "amount": str(cut_kg * 20 // 1000), "unit": "TKM", "mode": "road",
+                         "refrigerated": True}])
     w.add(shop, "sell", cuts, {"quantity": "1.5", "unit": "KGM"}, days=1)
 
 
@@ -375,6 +410,28 @@ def record_trust(ledger: Ledger) -> None:
         missing = lab is not None and not lab.cma_number
     if missing:
         ledger.set_cma(LAB, next(str(o["cma"]) for o in ORGS if o["org_id"] == LAB))
+
+
+def demo_pdf(documents: Any, lines: list[str]) -> str | None:
+    """A small real one-page PDF (Helvetica, ASCII lines), stored in the ledger's document store when it
+    has one; its SHA-256, or None. Built by hand, byte for byte the same every time (no dependency)."""
+    if documents is None:
+        return None
+    text = "BT /F1 14 Tf 50 780 Td 18 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+               "/Contents 5 0 R >>", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               f"<< /Length {len(text)} >>\nstream\n{text}\nendstream"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{obj}\nendobj\n".encode("ascii")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode("ascii")
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode("ascii")
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode("ascii")
+    return str(documents.save(bytes(out)).sha256)
 
 
 def load_demo(ledger: Ledger, *, cap_codes: Path | None = None, base_url: str = "") -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -344,3 +345,88 @@ def test_a_refused_step_signed_on_the_tablet_shows_its_error_beside_the_field_an
     assert "头数" in error.inner_text() and farm.get_attribute("#k_quantity", "aria-invalid") == "true"
     assert farm.locator(".error-summary").count() == 1
     assert server.ledger.row_counts() == before
+
+
+ACTIVITY_SHOT = Path(__file__).parents[2] / "docs" / "screenshots" / "producer-activity-360.png"
+FED_FIELDS = {"feed": "玉米豆粕", "supplier": "通江饲料厂", "lot": "F-ACT", "kg": "120", "additives": "无"}
+
+
+def open_activity(page: Any) -> None:
+    """Open the collapsed carbon fieldset (a <details>) so its rows can be filled."""
+    if not page.evaluate("document.querySelector('details.activity').open"):
+        page.click("details.activity summary")
+
+
+def server_form_data(server: LiveServer, posted: dict[str, str]) -> dict[str, Any]:
+    """What the server's own form makes of the same posted fields (forms.form_data), for a pork `fed`."""
+    from farmtrace.rules.declare import kdes_of
+    from farmtrace.web.producer.forms import build_form, entered, form_data
+
+    kdes = entered(kdes_of("fed", "pork"))
+    with server.app.test_request_context("/", method="POST", data=posted):
+        from flask import request
+        return form_data(build_form(kdes, "zh_CN", formdata=request.form), kdes)
+
+
+def test_activity_data_signed_on_the_tablet_offline_equals_what_the_servers_form_makes(
+        fresh_server: LiveServer, tablets: Any) -> None:
+    """Issue 16: the tablet builds `activity` from the rows exactly as forms.form_data does (empty rows left
+    out, amounts as typed less spaces), signs it offline, and it lands as such; a bad amount is refused
+    beside its row; the form with its fieldset open reads well at 360 px."""
+    server = fresh_server
+    farm = tablets(server, "pigfarm-admin")
+    key = register(farm, server, "猪场平板 7 号")
+    pigs = new_pigs(farm, server, "QY-ACT-TAB")
+    controlled(farm)
+    for seen in ("/producer/", f"/producer/batches/{pigs}"):  # seen online: the step forms are kept
+        farm.goto(server.url + seen)
+        ready(farm)
+    farm.wait_for_load_state("networkidle")
+    form = f"/producer/batches/{pigs}/record/fed"
+
+    before = server.ledger.row_counts()  # refused on the tablet's own send: beside the row, nothing written
+    farm.goto(server.url + form)
+    ready(farm)
+    assert not farm.evaluate("document.querySelector('details.activity').open")  # collapsed by default
+    open_activity(farm)
+    fill(farm, {**FED_FIELDS, "activity_1_what": "fuel:diesel:L", "activity_1_amount": "12,5"})
+    farm.click("form[data-record] button.primary")
+    error = farm.locator("#k_activity_1_amount-error")
+    error.wait_for()
+    assert "十进制数字" in error.inner_text() and "data." not in error.inner_text()
+    assert farm.get_attribute("#k_activity_1_amount", "aria-invalid") == "true"
+    assert server.ledger.row_counts() == before
+
+    farm.set_viewport_size({"width": 360, "height": 740})  # the form, fieldset open, on a phone-sized screen
+    farm.goto(server.url + form)
+    ready(farm)
+    open_activity(farm)
+    fill(farm, {"activity_0_what": "electricity:sichuan:kWh", "activity_0_amount": "12.5",
+                "activity_1_what": "fuel:diesel:L", "activity_1_amount": "3",
+                "activity_2_what": "transport:road_refrigerated:TKM", "activity_2_amount": "4.8"})
+    assert not serious(farm)
+    assert farm.evaluate("document.documentElement.scrollWidth") <= 360  # nothing sideways
+    farm.locator("details.activity").screenshot(path=str(ACTIVITY_SHOT))
+    farm.set_viewport_size({"width": 768, "height": 1024})
+
+    farm.context.set_offline(True)
+    farm.goto(server.url + form)  # from the service worker
+    ready(farm)
+    open_activity(farm)
+    fill(farm, {**FED_FIELDS, "activity_0_what": "electricity:sichuan:kWh", "activity_0_amount": " 12.50 ",
+                "activity_2_what": "transport:road_refrigerated:TKM", "activity_2_amount": "3.2"})
+    posted = farm.evaluate("Object.fromEntries(new FormData(document.querySelector('form[data-record]')))")
+    farm.click("form[data-record] button.primary")
+    farm.wait_for_url("**queued=1")
+    assert server.ledger.row_counts() == before
+    farm.context.set_offline(False)  # the `online` event starts the sync
+    farm.wait_for_selector("#queue-count:text-is('0')")
+
+    fed = events_of(server, pigs)[-1]
+    assert fed["type"] == "fed" and fed["key"] == key
+    assert fed["data"]["activity"] == [
+        {"kind": "electricity", "unit": "kWh", "grid": "sichuan", "amount": "12.50"},
+        {"kind": "transport", "unit": "TKM", "mode": "road", "refrigerated": True, "amount": "3.2"}]
+    assert fed["data"] == server_form_data(server, posted)  # the whole data, not only the activity
+    with server.ledger.uow() as uow:
+        assert all(check.ok for check in verify_batch(uow, pigs))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -226,6 +227,82 @@ CASES.update({
     "GB/T 10781.1-2021: a solid-state label of grain and water": (
         baijiu.HARD_RULES, "baijiu.category",
         proposal("packed", {"label": SOLID}, [body("transform", {})], family="baijiu"), None),
+})
+
+LIVE_NO = "5100000000123"  # the live pigs' 动物检疫合格证明 (动物) number, as LIVE records it
+SLAUGHTERED = body("transform", {"product": "青峪猪 白条", "unit": "KGM", "process": "slaughter",
+                                 "inputs": [{"batch": "pigs-1", "event": H, "quantity": "2", "unit": "head"}]})
+
+
+def post_mortem(number: str, name: str = "quarantine_certificate") -> Proposal:
+    """A post-mortem `inspected` on a carcass made from LIVE; the service passed in LIVE's certificate number."""
+    return replace(pork_p("inspected", {"stage": "post-mortem", name: number, "quality_certificate": "RP-1"},
+                          [SLAUGHTERED], "KGM"), source_certificates=frozenset({LIVE_NO}))
+
+
+CASES.update({
+    "动物检疫管理办法 (2022年第7号): the carcass named by the live pigs' number": (
+        pork.HARD_RULES, "pork.own_quarantine_number", post_mortem(LIVE_NO),
+        "动物检疫管理办法 (农业农村部令2022年第7号) / 生猪屠宰检疫规程: the carcass's quarantine certificate (product) "
+        "5100000000123 (data.quarantine_certificate) is derived from the live pigs' certificate 5100000000123"),
+    "动物检疫管理办法 (2022年第7号): a prefix put before the live pigs' number": (
+        pork.HARD_RULES, "pork.own_quarantine_number", post_mortem("Q5100000000123"),
+        "is derived from the live pigs' certificate 5100000000123"),
+    "动物检疫管理办法 (2022年第7号): a suffix put after it, with a separator": (
+        pork.HARD_RULES, "pork.own_quarantine_number", post_mortem("5100000000123-01", "certificate_no"),
+        "(data.certificate_no) is derived from"),
+    "动物检疫管理办法 (2022年第7号): the carcass's own number passes": (
+        pork.HARD_RULES, "pork.own_quarantine_number", post_mortem("5100000000456"), None),
+    "动物检疫管理办法 (2022年第7号): sharing the province and year part is not copying": (
+        pork.HARD_RULES, "pork.own_quarantine_number", post_mortem("5100000000"), None),
+    "动物检疫管理办法 (2022年第7号): an ante-mortem check on the live lot is not judged": (
+        pork.HARD_RULES, "pork.own_quarantine_number",
+        replace(pork_p("inspected", {"stage": "ante-mortem", "certificate_no": LIVE_NO}, LIVE, "head"),
+                source_certificates=frozenset({LIVE_NO})), None),
+})
+
+BOTTLED = body("transform", {"product": "平昌 巴山窖 52%vol 500mL", "unit": "bottle"})
+PLANT = {"org-1": OrgFacts("processor", "511923", {"sc": "SC11551192300012"})}
+CASES.update({
+    "食品生产许可管理办法 (2020): a baijiu label with a drinks (106) licence": (
+        baijiu.HARD_RULES, "baijiu.sc_licence",
+        proposal("packed", {"label": {**SOLID, "sc": "SC10651192300018"}}, [BOTTLED], family="baijiu"),
+        "食品生产许可管理办法 (2020): licence SC10651192300018 is for food category 106, not 115 (liquor)"),
+    "食品生产许可管理办法 (2020): a baijiu label with an SC number of 12 digits": (
+        baijiu.HARD_RULES, "baijiu.sc_licence",
+        proposal("packed", {"label": {**SOLID, "sc": "SC115511923000"}}, [BOTTLED], family="baijiu"),
+        "食品生产许可管理办法 (2020): the label names a 食品生产许可证 number (SC + 14 digits)"),
+    "食品生产许可管理办法 (2020): a baijiu label naming another distillery's licence": (
+        baijiu.HARD_RULES, "baijiu.sc_licence",
+        proposal("packed", {"label": {**SOLID, "sc": "SC11551192300099"}}, [BOTTLED], family="baijiu", orgs=PLANT),
+        "食品生产许可管理办法 (2020): the label names SC11551192300099, but the packer's licence on record is "
+        "SC11551192300012"),
+    "食品生产许可管理办法 (2020): the distillery's own liquor (115) licence": (
+        baijiu.HARD_RULES, "baijiu.sc_licence",
+        proposal("packed", {"label": SOLID}, [BOTTLED], family="baijiu", orgs=PLANT), None),
+})
+
+RUN = body("transform", {"product": "光雾山天然矿泉水 550mL", "unit": "LTR"})
+BOTTLER = {"org-1": OrgFacts("processor", "511921", {"sc": "SC10651192100017"})}
+CASES.update({
+    "食品生产许可管理办法 (2020): packaged water packed under a liquor (115) licence": (
+        water.HARD_RULES, "water.sc_licence",
+        proposal("packed", {"sc_licence": "SC11551192300012"}, [RUN], family="water", unit="LTR"),
+        "食品生产许可管理办法 (2020): licence SC11551192300012 is for food category 115, not 106 (water)"),
+    "食品生产许可管理办法 (2020): packaged water with a malformed SC number": (
+        water.HARD_RULES, "water.sc_licence",
+        proposal("packed", {"sc_licence": "QS5100-0601-0001"}, [RUN], family="water", unit="LTR"),
+        "食品生产许可管理办法 (2020): a 食品生产许可证 number is SC + 14 digits"),
+    "食品生产许可管理办法 (2020): packaged water naming another bottler's licence": (
+        water.HARD_RULES, "water.sc_licence",
+        proposal("packed", {"sc_licence": "SC10651192100099"}, [RUN], family="water", unit="LTR", orgs=BOTTLER),
+        "the packer's licence on record is SC10651192100017"),
+    "食品生产许可管理办法 (2020): packaged water under the bottler's drinks (106) licence": (
+        water.HARD_RULES, "water.sc_licence",
+        proposal("packed", {"sc_licence": "SC10651192100017"}, [RUN], family="water", unit="LTR", orgs=BOTTLER),
+        None),
+    "食品生产许可管理办法 (2020): a pack naming no SC number is not judged by the hard rule": (
+        water.HARD_RULES, "water.sc_licence", proposal("packed", {}, [RUN], family="water", unit="LTR"), None),
 })
 
 MINERAL = body("transform", {"product": "光雾山天然矿泉水", "category": "mineral_water"})

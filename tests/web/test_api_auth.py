@@ -240,6 +240,11 @@ MATRIX = {  # (method, rule): (url or url(client), body() or None, expected stat
     ("POST", "/api/v1/import/epcis"): (  # a document of another system's own lot: each org records its copy
         "/api/v1/import/epcis", lambda: _foreign_document(),
         {"anonymous": 401, "holder": 201, "other producer": 201, "regulator": 201, "admin": 403}),
+    # a JSON body is no upload: every role that may store a certificate PDF is told to send the file
+    # (uploads themselves: tests/web/test_certificates.py)
+    ("POST", "/api/v1/documents"): (
+        "/api/v1/documents", lambda: {"file": "not a file"},
+        {"anonymous": 401, "holder": 422, "other producer": 422, "regulator": 422, "admin": 403}),
     # the holder's rice lot has no serials to give codes to (bottles: tests/web/test_consumer.py)
     ("POST", "/api/v1/batches/<batch_id>/cap-codes"): (
         "/api/v1/batches/plot-nj-0/cap-codes", None,

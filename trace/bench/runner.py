@@ -33,6 +33,7 @@ from farmtrace.services.ledger import Ledger
 from farmtrace.services.verify import verify_log
 from farmtrace.bench.desk import bench_desk
 from farmtrace.bench.exports import bench_exports
+from farmtrace.bench.footprint import bench_footprint
 
 Echo = Callable[[str], None]
 
@@ -323,6 +324,7 @@ def _bench_big(where: Path, events: int, echo: Echo, database_url: str | None) -
     figures["trace"] = bench_trace(big, echo)
     figures["desk"] = bench_desk(big, echo)  # trace + SVG and the mock recall (trace/bench/desk.py)
     figures["exports"] = bench_exports(big, echo)  # EPCIS and FSMA 204 rates (trace/bench/exports.py)
+    figures["footprint"] = bench_footprint(big, echo)  # beside the plain trace (trace/bench/footprint.py)
     raw2 = raw_verify_rate(2)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()

@@ -116,3 +116,15 @@ class InvalidRequestError(FarmtraceError):
     """A request's parameters or JSON body do not match the API's schema; nothing was written."""
 
     code = "invalid_request"
+
+
+class DocumentTooLargeError(InvalidRequestError):
+    """An uploaded document is over the size limit; nothing was stored."""
+
+    code = "too_large"
+
+
+class DocumentTypeError(InvalidRequestError):
+    """An uploaded document is not what it must be (a PDF, by its content); nothing was stored."""
+
+    code = "unsupported_type"

@@ -48,6 +48,7 @@ UNITS: dict[str, Words] = {  # UN/ECE Rec 20 codes and the symbols our records u
     "pH": ("pH", "pH"), "day": ("天", "days"), "days": ("天", "days"), "year": ("年", "years"), "h": ("小时", "h"),
     "km": ("公里", "km"), "kWh": ("千瓦时", "kWh"), "1": ("", ""), "d": ("天", "d"), "Ct": ("Ct 值", "Ct"),
     "mg/100 g": ("毫克/100克", "mg/100 g"), "mg/100g": ("毫克/100克", "mg/100 g"),
+    "TKM": ("吨公里", "t·km"), "KWH": ("千瓦时", "kWh"), "CNY": ("元", "yuan"),
     "copies/µL": ("拷贝/微升", "copies/µL"), "copies/μL": ("拷贝/微升", "copies/µL"), "Bq/L": ("贝可/升", "Bq/L"),
 }
 
@@ -147,6 +148,7 @@ DECLARATIONS: dict[str, Declaration] = {}
 EXTRA_KDES: dict[str, dict[str, tuple[Kde, ...]]] = {}  # type -> family -> KDEs a family adds to a shared type
 STEP_NAMES: dict[str, Words] = {}    # values of `observe`'s data.step and similar step words -> names
 VALUE_NAMES: dict[str, Words] = {}   # enumerated values used across families (processes, routes, ...)
+COMMON_KDES: list[Kde] = []          # optional KDEs any event type may carry (activity data: rules/carbon.py)
 
 
 def validate_kdes(kdes: Iterable[Kde], data: Mapping[str, Any]) -> None:
@@ -182,6 +184,7 @@ def declare(decl: Declaration) -> Declaration:
 
     def validate(data: Mapping[str, Any]) -> None:
         validate_kdes(kdes, data)
+        validate_kdes((k for k in COMMON_KDES if k.name in data and decl.kde(k.name) is None), data)
         if check is not None:
             check(data)
 
@@ -208,7 +211,9 @@ def kdes_of(type_name: str, family: str | None = None) -> tuple[Kde, ...]:
     extra = EXTRA_KDES.get(type_name, {})
     added = extra.get(family, ()) if family else tuple(k for ks in extra.values() for k in ks)
     mine = {k.name: k for k in added}  # a family's own words for a shared KDE win (e.g. its categories by name)
-    return tuple(mine.pop(k.name, k) for k in own) + tuple(mine.values())
+    listed = tuple(mine.pop(k.name, k) for k in own) + tuple(mine.values())
+    names = {k.name for k in listed}
+    return listed + tuple(k for k in COMMON_KDES if k.name not in names)
 
 
 def type_name(type_: str, lang: str, data: Mapping[str, Any] | None = None) -> str:

@@ -16,7 +16,9 @@ from typing import Any
 
 from farmtrace.ledger.errors import InvalidEventError
 from farmtrace.ledger.events import IDENT, LOT, require_decimal, require_hash, require_org, require_text
-from farmtrace.rules.declare import STEP_NAMES, VALUE_NAMES, Declaration, Kde, declare
+from farmtrace.rules.carbon import ACTIVITY, ALLOCATION, KIND_WORDS, VALUE
+from farmtrace.rules.declare import COMMON_KDES, STEP_NAMES, VALUE_NAMES, Declaration, Kde, declare
+from farmtrace.rules.certified import check_certified, is_certificate
 
 FAMILIES: dict[str, tuple[str, str]] = {
     "produce": ("富硒农产品", "Selenium-rich produce"), "pork": ("生猪及猪肉", "Pigs and pork"),
@@ -129,8 +131,13 @@ EXAMPLE_HASH = "a" * 64  # stands for an event hash in the examples
 CREATE = declare(Declaration("create", "批次建立", "Batch created", NEW_BATCH + (PLACE,), genesis=True, open=True,
                              example={"product": "南江富硒大米", "lot": "NJ-2026-01", "family": "produce",
                                       "quantity": "1200", "unit": "KGM", "place": "南江县 长赤镇"}))
+def _observe(data: Mapping[str, Any]) -> None:
+    if is_certificate(data):  # a certificate's KDEs are declared once for every family (rules/certified.py)
+        check_certified(data)
+
+
 OBSERVE = declare(Declaration("observe", "记录", "Recorded", (
-    Kde("step", "text", "工序", "Step", max_len=64), PLACE), open=True,
+    Kde("step", "text", "工序", "Step", max_len=64), PLACE), open=True, check=_observe,
     example={"step": "weighed", "place": "南江县 长赤镇"}))
 CORRECT = declare(Declaration("correct", "更正", "Correction", (
     Kde("amends", "hash", "更正的记录", "Amends", check=_hash),
@@ -153,8 +160,8 @@ CANCEL = declare(Declaration("cancel", "取消发货", "Shipment cancelled", (
 TRANSFORM = declare(Declaration("transform", "加工", "Processed from inputs", (
     *NEW_BATCH, Kde("inputs", "items", "原料", "Inputs", check=_inputs, items=INPUT_ITEM),
     Kde("process", "text", "工艺", "Process", max_len=64), PLACE,
-    Kde("certificate_no", "text", "合格证编号", "Certificate no.", required=False, check=_free)),
-    genesis=True, open=True,
+    Kde("certificate_no", "text", "合格证编号", "Certificate no.", required=False, check=_free),
+    ALLOCATION, VALUE), genesis=True, open=True,
     example={"product": "南江富硒大米", "lot": "NJR-2026-01", "family": "produce", "quantity": "780", "unit": "KGM",
              "inputs": [{"batch": "paddy-nj-01", "event": EXAMPLE_HASH, "quantity": "1200", "unit": "KGM"}],
              "process": "milling"}))
@@ -199,6 +206,9 @@ TEMPERATURE_LOGGED = declare(Declaration("temperature_logged", "温度记录", "
     Kde("unit", "text", "单位", "Unit", required=False, check=_free, help_zh="°C (CEL)", help_en="°C (CEL)"),
     PLACE), open=True,
     example={"value": "3.5", "unit": "CEL", "place": "冷库 1 号"}))
+
+COMMON_KDES.append(ACTIVITY)  # activity data (kWh, litres, t·km ...) on any event: rules/carbon.py
+VALUE_NAMES.update(KIND_WORDS)  # activity kinds by name: 电力, 燃料, 运输 ...
 
 STEP_NAMES.update({  # step words an `observe` may carry
     "planted": ("播种", "Planted"), "processed": ("加工", "Processed"), "milling": ("碾米", "Milling"),

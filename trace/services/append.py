@@ -26,6 +26,7 @@ from farmtrace.services.custody import apply_custody, check_custody, judge
 from farmtrace.services.keys import ORG_PURPOSES
 from farmtrace.services.transaction import Actor, AppendTx, StoredEvent
 from farmtrace.services.event_times import check_event_time, default_at
+from farmtrace.services.documents import require_stored
 from farmtrace.ledger.errors import (ChainConflictError, CustodyError, FarmtraceError, InvalidEventError, KeyStateError,
                      NotFoundError, Said, SignatureError)
 from farmtrace.ledger.events import ENVELOPE, EventBody, event_type, new_event_id, refuse_reserved
@@ -153,6 +154,7 @@ def _admit(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: Actor) 
     """Custody, event-time and family rules: raise to refuse, else return the findings to record."""
     check_custody(tx, body, batch, actor)
     check_event_time(tx, body, batch)
+    require_stored(tx.documents, body.type, body.data)  # a certificate's PDF is on this server
     return judge(tx, body, batch, actor)
 
 

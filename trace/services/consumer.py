@@ -32,8 +32,12 @@ from sqlmodel import col
 from farmtrace.storage.models import Batch, Org, PublicToken
 from farmtrace.storage.uow import UnitOfWork
 
+from farmtrace.rules.certified import GREEN_SCHEMES, LOW_CARBON_SCHEMES, Standing, is_certificate, judge, scheme_of
+from farmtrace.rules.certified import covers as scope_covers
+from farmtrace.rules.declare import Words
 from farmtrace.rules.families.produce import COUNTY_NAMES
 from farmtrace.rules.gs1 import ai_value, gtin14
+from farmtrace.services.footprint import Footprint, footprint
 from farmtrace.services.ledger import Ledger
 from farmtrace.rules.gs1 import SERIAL, serial_ranges
 from farmtrace.services.verify import verify_batch
@@ -81,6 +85,44 @@ class Certificate:
     valid_until: str | None
     expired: bool
     batch: str
+    valid_from: str | None = None
+    standing: Standing | None = None  # a `certified` record's judgement: expired, not yet valid, out of scope
+    covers_lot: bool = False          # its scope covers the lot this page is about (what a claim needs)
+    document: str | None = None       # SHA-256 of its PDF (/documents/<sha256>.pdf)
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim the page may make, and the certificate (or footprint) behind it."""
+
+    kind: str        # "green" | "low_carbon" | "footprint"
+    words: Words     # (zh, en)
+    basis: str       # the certificate number behind it, or "footprint"
+
+
+GREEN: Words = ("绿色", "green")
+LOW_CARBON: Words = ("低碳", "low-carbon")
+FOOTPRINT: Words = ("碳足迹已核算", "carbon footprint on record")
+
+
+def claims(certificates: list[Certificate], *, has_footprint: bool = False) -> list[Claim]:
+    """The green and carbon claims a lot's page may show: 绿色 only when a green food or organic certificate
+    valid today covers the lot; 低碳 only when a valid low-carbon product certificate (绿色低碳产品认证) does.
+    A computed footprint (has_footprint) is a measured figure, not a judgement that the product is low in
+    carbon (GB/T 24067-2024 quantifies, it does not certify): it is claimed as "碳足迹已核算" beside its
+    number, never as 低碳. Nothing else makes a claim (docs/certificates.md, docs/carbon.md)."""
+    def backing(schemes: frozenset[str]) -> Certificate | None:
+        return next((c for c in certificates if c.standing is not None and c.standing.is_good and c.covers_lot
+                     and c.kind in schemes), None)
+    out = []
+    if (green := backing(GREEN_SCHEMES)) is not None:
+        out.append(Claim("green", GREEN, green.number))
+    if (low := backing(LOW_CARBON_SCHEMES)) is not None:
+        out.append(Claim("low_carbon", LOW_CARBON, low.number))
+    if has_footprint:
+        out.append(Claim("footprint", FOOTPRINT, "footprint"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -106,6 +148,8 @@ class ProductView:
     gtin: str | None
     etag: str
     shipped_to: list[tuple[str, str, str]] = field(default_factory=list)  # (org, county, date) of the lot's ships
+    claims: list[Claim] = field(default_factory=list)  # 绿色 / 低碳, only with a certificate behind them
+    footprint: Footprint | None = None  # its carbon footprint, when activity data was recorded (docs/carbon.md)
 
 
 def resolve_digital_link(ledger: Ledger, gtin: str, lot: str) -> str | None:
@@ -300,10 +344,15 @@ def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) ->
     producer_org = orgs.get(batch.origin_org or batch.org_id)
     link = gtin_of(ledger, batch_id)
     etag = _state_key(heads, recall_hash, today)
+    certificates = _certificates(steps, today, {b: r.family for b, r in batches.items() if r is not None}, batch)
+    carbon: Footprint | None = footprint(ledger, batch_id)
+    if carbon is not None and not carbon.stages:
+        carbon = None  # no activity data anywhere in its lineage: nothing to show, nothing to claim
     return ProductView(
         batch=batch, holder=orgs[batch.org_id].name if batch.org_id in orgs else batch.org_id,
         producer=producer_org.name if producer_org else batch.org_id, origins=origins, steps=steps,
-        lab=_lab_results(steps, orgs), certificates=_certificates(steps, today), recall=recall,
+        lab=_lab_results(steps, orgs), certificates=certificates,
+        claims=claims(certificates, has_footprint=carbon is not None), footprint=carbon, recall=recall,
         verified=all(s.ok for s in steps), lineage=lineage, gtin=link[0] if link else None, etag=etag,
         shipped_to=[(orgs[str(s.data["to"])].name, COUNTY_NAMES.get(orgs[str(s.data["to"])].county or "", ""), s.at[:10])
                     for s in steps if s.batch == batch_id and s.type == "ship" and str(s.data.get("to")) in orgs])
@@ -328,16 +377,36 @@ def _lab_results(steps: list[Step], orgs: dict[str, Org]) -> list[LabResult]:
     return out
 
 
-def _certificates(steps: list[Step], today: date) -> list[Certificate]:
+def _categories(steps: list[Step], batch_id: str) -> set[str]:
+    return {str(s.data["category"]) for s in steps if s.batch == batch_id and isinstance(s.data.get("category"), str)}
+
+
+def _certificates(steps: list[Step], today: date, families: dict[str, str] | None = None,
+                  lot: Batch | None = None) -> list[Certificate]:
+    """Certificate numbers the lineage's events carry; a `certified` record is judged (rules/certified.py):
+    on the batch it was recorded on (expired, not yet valid, out of scope) and whether it covers `lot`."""
     out: list[Certificate] = []
     seen: set[str] = set()
+    families = families or {}
     for s in steps:
         for name in CERTIFICATE_FIELDS:
             number = s.data.get(name)
             if isinstance(number, str) and number and number not in seen:
                 seen.add(number)
-                kind = str(s.data.get("scheme") or name)
                 until = s.data.get("valid_until")
+                if s.type == "observe" and is_certificate(s.data):
+                    standing = judge(s.data, today, family=families.get(s.batch, ""), product=s.product,
+                                     categories=_categories(steps, s.batch))
+                    covers_lot = lot is not None and scope_covers(
+                        s.data, family=lot.family, product=lot.product, categories=_categories(steps, lot.id))
+                    document = s.data.get("document")
+                    out.append(Certificate(scheme_of(s.data), number, str(s.data.get("issuer") or s.org_name),
+                                           until if isinstance(until, str) else None, standing.expired, s.batch,
+                                           str(s.data.get("valid_from") or "") or None, standing, covers_lot,
+                                           document if isinstance(document, str) else None,
+                                           str(s.data.get("scope") or "")))
+                    continue
+                kind = str(s.data.get("scheme") or name)
                 out.append(Certificate(kind, number, str(s.data.get("issuer") or s.org_name),
                                        until if isinstance(until, str) else None,
                                        isinstance(until, str) and until[:10] < today.isoformat(), s.batch))

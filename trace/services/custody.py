@@ -33,7 +33,7 @@ from farmtrace.ledger.events import EventBody
 from farmtrace.services.transaction import Actor, AppendTx
 from farmtrace.rules.declare import type_name, unit_name
 from farmtrace.rules.steps import FAMILIES
-from farmtrace.rules.families import BatchState, Proposal, family_or_none
+from farmtrace.rules.families import BatchState, Proposal, family_or_none, genesis_inputs, quarantine_numbers
 from farmtrace.rules.gs1 import gtin14, is_gtin8, under_prefix
 
 if TYPE_CHECKING:
@@ -298,9 +298,12 @@ def _proposal(tx: AppendTx, body: EventBody, batch: BatchRow | None, actor: Acto
         inputs = {}
     orgs = {org: facts for org in (actor.org, body.data.get("to")) if isinstance(org, str)
             and (facts := tx.org_facts(org)) is not None}
+    # a post-mortem `inspected` sees the quarantine certificates of the live lots its batch was made from
+    sources = frozenset(number for source in genesis_inputs(history) if body.type == "inspected"
+                        for number in quarantine_numbers(tx.history(source)))
     return Proposal(type=body.type, data=body.data, at=datetime.fromisoformat(body.at.replace("Z", "+00:00")),
                     org=actor.org, org_kind=tx.org_kind(actor.org) or "", batch=state, history=history, inputs=inputs,
-                    orgs=orgs)
+                    orgs=orgs, source_certificates=sources)
 
 
 def _harvest_plot(history: Sequence[Mapping[str, Any]]) -> str | None:

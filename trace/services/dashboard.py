@@ -7,8 +7,8 @@ What it counts (docs/desk-dashboard.md):
 2. cold-chain excursions: warnings on temperature readings (`temperature_logged`, `stored`) and from
    the families' temperature rules (RULE words "chilled", "frozen", "cold", "cutting_room");
 3. certificates: `observe` events of step `certified` whose `valid_until` has passed, or falls
-   within SOON days (organic, green food, geographic indication: the only place certificate expiry is
-   recorded; an org's licences carry no expiry yet);
+   within SOON days, or that are not yet valid or out of scope for their batch (rules/certified.py
+   `judge`; the only place certificate expiry is recorded; an org's licences carry no expiry yet);
 4. counterfeit-pattern serials: services/scans.py `alerts`;
 5. recalls in progress: each recall event, the lots it flags, and how many of them are still held or
    in transit (not yet sold or used up);
@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from farmtrace.storage.uow import utc_aware
 
+from farmtrace.rules.certified import Standing, is_certificate, judge, scheme_of
 from farmtrace.rules.steps import FAMILIES
 from farmtrace.services import scans, verify_jobs
 from farmtrace.services.ledger import Ledger
@@ -65,6 +66,7 @@ class Certificate:
     issuer: str
     valid_until: date
     days_left: int          # negative: expired that many days ago
+    standing: Standing | None = None  # expired, not yet valid, out of scope (rules/certified.py)
 
     @property
     def is_expired(self) -> bool:
@@ -120,24 +122,43 @@ def _warnings(uow: Any, names: dict[str, str]) -> list[OpenWarning]:
                      str(r[5]), str(r[6]), None if r[7] is None else str(r[7]), str(r[8]), str(r[9])) for r in rows]
 
 
+def _categories(uow: Any, batches: set[str]) -> dict[str, set[str]]:
+    """The categories (data.category) each batch's events name: what a certificate's scope codes may match."""
+    out: dict[str, set[str]] = {b: set() for b in batches}
+    if not batches:
+        return out
+    rows = uow.connection.execute(text(
+        "SELECT batch_id, canonical FROM events WHERE batch_id IN :ids AND canonical LIKE '%\"category\"%'"
+    ).bindparams(bindparam("ids", expanding=True)), {"ids": sorted(batches)})
+    for batch, canonical in rows:
+        category = json.loads(canonical).get("data", {}).get("category")
+        if isinstance(category, str):
+            out[str(batch)].add(category)
+    return out
+
+
 def _certificates(uow: Any, names: dict[str, str], today: date) -> list[Certificate]:
     rows = uow.connection.execute(text(
-        "SELECT e.batch_id, b.product, b.org_id, e.canonical FROM events e JOIN batches b ON b.id = e.batch_id "
-        "WHERE e.type = 'observe' AND e.canonical LIKE '%valid_until%' ORDER BY e.seq"))
+        "SELECT e.batch_id, b.product, b.org_id, e.canonical, b.family FROM events e "
+        "JOIN batches b ON b.id = e.batch_id "
+        "WHERE e.type = 'observe' AND e.canonical LIKE '%valid_until%' ORDER BY e.seq")).all()
+    categories = _categories(uow, {str(r[0]) for r in rows})
     latest: dict[tuple[str, str], Certificate] = {}
-    for batch, product, holder, canonical in rows:
+    for batch, product, holder, canonical, family in rows:
         data = json.loads(canonical).get("data", {})
-        if not isinstance(data, dict) or data.get("step") != "certified":
+        if not isinstance(data, dict) or not is_certificate(data):
             continue
         try:
             until = date.fromisoformat(str(data.get("valid_until")))
         except ValueError:
             continue
-        cert = Certificate(str(batch), str(product), names.get(str(holder), str(holder)), str(data.get("scheme", "")),
+        standing = judge(data, today, family=str(family), product=str(product), categories=categories[str(batch)])
+        cert = Certificate(str(batch), str(product), names.get(str(holder), str(holder)), scheme_of(data),
                            str(data.get("certificate_no", "")), str(data.get("issuer", "")), until,
-                           (until - today).days)
+                           (until - today).days, standing)
         latest[(cert.batch, cert.scheme)] = cert  # a renewed certificate replaces the older one
-    return sorted((c for c in latest.values() if c.days_left <= SOON), key=lambda c: c.valid_until)
+    return sorted((c for c in latest.values() if c.days_left <= SOON or (c.standing and not c.standing.is_good)),
+                  key=lambda c: c.valid_until)
 
 
 def _recalls(uow: Any) -> list[RecallView]:

@@ -26,6 +26,7 @@ from farmtrace.ledger.errors import ChainConflictError, InvalidEventError, NotFo
 from farmtrace.ledger.events import IDENT
 from farmtrace.rules.gs1 import company_prefix_problem, prefixes_overlap
 from farmtrace.services.groupcommit import GroupCommit
+from farmtrace.services.documents import DocumentStore
 from farmtrace.services.log import make_checkpoint
 from farmtrace.ledger.signing import KeySealer
 
@@ -61,6 +62,7 @@ class Ledger:
         self.signer = Signer(KeySealer(secret_key))
         self.log_origin = log_origin
         self._group = GroupCommit(self.appending) if is_sqlite(engine) else None
+        self.documents: DocumentStore | None = None  # certificate PDFs (runtime.open_ledger sets it)
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, write=write)
@@ -85,6 +87,7 @@ class Ledger:
         """
         def run(uow: UnitOfWork) -> T:
             tx = AppendTx(uow, self.signer)
+            tx.documents = self.documents
             result = command(tx)
             tx.flush()
             return result

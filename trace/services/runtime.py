@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from farmtrace.config import Settings, load_settings, make_instance_folder
+from farmtrace.services.documents import DocumentStore
 from farmtrace.services.ledger import Ledger
 from farmtrace.storage.engine import make_engine, require_durable
 from farmtrace.ledger.errors import FarmtraceError
@@ -20,5 +21,7 @@ def open_ledger(settings: Settings | None = None, *, migrate: bool = False) -> L
         raise FarmtraceError("the database schema is not up to date: run `farmtrace migrate` (scripts/serve does)")
     engine = make_engine(settings.database_url)
     require_durable(engine)
-    return Ledger(engine, secret_key=settings.secret_key, log_origin=settings.log_origin,
-                  checkpoint_interval=settings.checkpoint_interval)
+    ledger = Ledger(engine, secret_key=settings.secret_key, log_origin=settings.log_origin,
+                    checkpoint_interval=settings.checkpoint_interval)
+    ledger.documents = DocumentStore(settings.instance / "documents", max_bytes=settings.max_document_bytes)
+    return ledger

@@ -85,6 +85,7 @@ class AppendTx:
 
     def __init__(self, uow: UnitOfWork, signer: Signer) -> None:
         self.uow, self.signer = uow, signer
+        self.documents: Any = None  # the ledger's DocumentStore (services/documents.py), when it has one
         self._keys: dict[str, KeyRow | None] = {}
         self._batches: dict[str, BatchRow | None] = {}
         self._new_batches: list[BatchRow] = []

@@ -32,7 +32,8 @@ from farmtrace.storage.uow import UnitOfWork, read_event_range, seq_bounds
 
 from farmtrace.ledger.events import event_type
 from farmtrace.rules.declare import Said
-from farmtrace.rules.families import BatchState, Family, OrgFacts, Proposal, family_or_none
+from farmtrace.rules.families import (BatchState, Family, OrgFacts, Proposal, family_or_none, genesis_inputs,
+                                      quarantine_numbers)
 
 
 @dataclass(frozen=True)
@@ -125,10 +126,12 @@ class RuleReplay:
                 inputs = {plot: list(self.history.get(plot, []))}
         org = str(body.get("org"))
         orgs = {o: self.org_facts[o] for o in (org, data.get("to")) if isinstance(o, str) and o in self.org_facts}
+        history = [] if batch is None else list(self.history.get(batch_id, []))
+        sources = frozenset(number for source in genesis_inputs(history) if etype == "inspected"  # as custody._proposal
+                            for number in quarantine_numbers(self.history.get(source, [])))
         proposal = Proposal(type=etype, data=data, at=at, org=org, org_kind=self.org_kinds.get(org, ""),
-                            batch=None if batch is None else batch.state(batch_id),
-                            history=() if batch is None else list(self.history.get(batch_id, [])), inputs=inputs,
-                            orgs=orgs)
+                            batch=None if batch is None else batch.state(batch_id), history=history, inputs=inputs,
+                            orgs=orgs, source_certificates=sources)
         self.judged += 1
         breaches = []
         for rule in hard:

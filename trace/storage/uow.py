@@ -373,6 +373,46 @@ class UnitOfWork:
             f"AND parent IN ({marks}) ORDER BY child, parent"), {f"b{i}": b for i, b in enumerate(batch_ids)})
         return [{"child": r[0], "parent": r[1], "via": r[2], "quantity": r[3], "unit": r[4]} for r in rows]
 
+    # A footprint's reads (services/footprint.py): each starts with the trace's recursive walk over the lineage
+    # edges (child -> parent), from the root itself, so no list of a thousand ids is sent three times.
+    _WALK = ("WITH RECURSIVE walk(id) AS (SELECT CAST(:root AS VARCHAR(64)) UNION "
+             "SELECT l.parent FROM lineage l JOIN walk w ON l.child = w.id) ")
+
+    def carbon_edges(self, root: str) -> list[tuple[str, str, str, str, str]]:
+        """(child, parent, via, quantity, unit) of every consume that fed `root` or an ancestor, with the
+        consume's other outputs (a split's siblings), for allocating a footprint."""
+        rows = self.connection.execute(text(
+            self._WALK + "SELECT l.child, l.parent, l.via, l.quantity, l.unit FROM walk w JOIN lineage l "
+            "ON l.parent = w.id WHERE l.via IN (SELECT f.via FROM walk v JOIN lineage f ON f.child = v.id)"),
+            {"root": root})
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+    _CARBON_COLUMNS = ("SELECT e.batch_id, e.org_id, e.type, e.at, e.canonical, e.prev IS NULL, o.county, b.unit, "
+                       "e.seq FROM events e JOIN orgs o ON o.id = e.org_id JOIN batches b ON b.id = e.batch_id ")
+    _HAS_CARBON = "(e.prev IS NULL OR e.canonical LIKE '%\"activity\":%')"
+
+    def carbon_events(self, root: str | None = None, *, org: str | None = None) -> list[tuple[Any, ...]]:
+        """(batch, org, type, at, canonical, is_first, org county, batch unit, seq) of the events that can
+        carry carbon data (each batch's first event, for its quantity, and every event with activity data):
+        of `root`, its ancestors and the first events of their splits' other outputs; or every such event
+        signed by `org`. Log order."""
+        if org is not None:
+            sql = self._CARBON_COLUMNS + f"WHERE e.org_id = :org AND {self._HAS_CARBON} ORDER BY e.seq"
+            return [tuple(r) for r in self.connection.execute(text(sql), {"org": org})]
+        sql = (self._WALK + ", siblings(id) AS (SELECT DISTINCT l.child FROM walk w JOIN lineage l ON l.parent = w.id "
+               "EXCEPT SELECT id FROM walk) "
+               + self._CARBON_COLUMNS + f"JOIN walk ON walk.id = e.batch_id WHERE {self._HAS_CARBON} UNION ALL "
+               + self._CARBON_COLUMNS + "JOIN siblings s ON s.id = e.batch_id WHERE e.prev IS NULL ORDER BY 9")
+        return [tuple(r) for r in self.connection.execute(text(sql), {"root": root})]
+
+    def carbon_batches(self, root: str) -> list[tuple[str, str, str, str, int]]:
+        """(id, product, origin org, its name, created_seq) of `root` and each ancestor, for a footprint's stages."""
+        rows = self.connection.execute(text(
+            self._WALK + "SELECT b.id, b.product, COALESCE(b.origin_org, b.org_id), o.name, b.created_seq "
+            "FROM walk JOIN batches b ON b.id = walk.id LEFT JOIN orgs o ON o.id = COALESCE(b.origin_org, b.org_id)"),
+            {"root": root})
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3] or r[2]), int(r[4])) for r in rows]
+
     def findings_of_batch(self, batch_id: str) -> list[Finding]:
         return list(self.session.scalars(select(Finding).where(Finding.batch_id == batch_id).order_by(Finding.id)))
 

@@ -48,7 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     overrides = dict(test_config or {})
     settings = load_settings(**{k: v for k, v in overrides.items() if k in
                                 ("instance", "database_url", "secret_key", "base_url", "log_origin",
-                                 "checkpoint_interval")})
+                                 "checkpoint_interval", "max_document_bytes")})
     app.config.update(SECRET_KEY=settings.secret_key, FARMTRACE=settings,
                       MAX_CONTENT_LENGTH=2 * 1024 * 1024, JSON_AS_ASCII=False,
                       BABEL_DEFAULT_LOCALE="zh_CN",

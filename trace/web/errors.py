@@ -7,6 +7,7 @@ over-long URL, over-large headers or an over-large body get the same JSON envelo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestHea
 from werkzeug.wrappers import Response
 
 from farmtrace.ledger.errors import (AuthenticationError, ChainConflictError, CheckpointError, CustodyError,
+                                   DocumentTooLargeError, DocumentTypeError,
                                    FarmtraceError, InvalidEventError, InvalidRequestError, KeyStateError,
                                    NotFoundError, PermissionDeniedError, ProofError, SignatureError,
                                    TooManyAttemptsError)
@@ -25,6 +27,7 @@ STATUS: dict[type[FarmtraceError], int] = {
     CustodyError: 403, ChainConflictError: 409, NotFoundError: 404, SignatureError: 422,
     InvalidEventError: 422, ProofError: 400, CheckpointError: 400, KeyStateError: 409, FarmtraceError: 400,
     AuthenticationError: 401, PermissionDeniedError: 403, TooManyAttemptsError: 429, InvalidRequestError: 422,
+    DocumentTooLargeError: 413, DocumentTypeError: 415,
 }
 HEADERS: dict[type[FarmtraceError], dict[str, str]] = {
     AuthenticationError: {"WWW-Authenticate": 'Bearer realm="farmtrace"'},
@@ -103,7 +106,21 @@ class RequestLimits:
     def refusal(self, environ: dict[str, Any]) -> _TooLarge | None:
         """What is too large about this request, if anything: the first of target, headers, body."""
         return (_target_too_long(environ) or _headers_too_large(environ)
-                or _body_too_large(environ, self.app.config.get("MAX_CONTENT_LENGTH")))
+                or _body_too_large(environ, body_limit(self.app, str(environ.get("PATH_INFO", "")))))
+
+
+UPLOAD_PATHS = re.compile(r"^/(api/v1/documents|producer/batches/[^/]+/certify)$")
+UPLOAD_SLACK = 64 * 1024  # a multipart body's form fields and boundaries around the file
+
+
+def body_limit(app: Flask, path: str) -> int | None:
+    """The largest request body accepted at `path`: MAX_CONTENT_LENGTH, or for a certificate PDF upload
+    the document limit (FARMTRACE_MAX_DOCUMENT_BYTES) plus room for the form around it."""
+    limit = app.config.get("MAX_CONTENT_LENGTH")
+    settings = app.config.get("FARMTRACE")
+    if UPLOAD_PATHS.match(path) and settings is not None:
+        return max(limit or 0, int(settings.max_document_bytes) + UPLOAD_SLACK)
+    return int(limit) if limit else None
 
 
 def _target_too_long(environ: dict[str, Any]) -> _TooLarge | None:
@@ -145,6 +162,11 @@ def _body_too_large(environ: dict[str, Any], limit: int | None) -> _TooLarge | N
 
 def register(app: Flask) -> None:
     app.wsgi_app = RequestLimits(app)  # type: ignore[method-assign]
+
+    def upload_limit() -> None:  # first of all before_request functions: CSRFProtect reads the form
+        if UPLOAD_PATHS.match(request.path):
+            request.max_content_length = body_limit(app, request.path)
+    app.before_request_funcs.setdefault(None, []).insert(0, upload_limit)
 
     @app.errorhandler(FarmtraceError)
     def domain_error(err: FarmtraceError) -> Any:

@@ -24,10 +24,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from farmtrace.ledger.events import EventType
+from farmtrace.rules.carbon import decimal_or_none
 from farmtrace.rules.declare import Declaration, Said, unit_name
 
 FAMILY_MODULES = ("produce", "pork", "baijiu", "water")
@@ -80,6 +81,9 @@ class Proposal:
     history: Sequence[Mapping[str, Any]] = ()    # bodies of the batch's earlier events, oldest first
     inputs: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)  # input batch -> its bodies
     orgs: Mapping[str, OrgFacts] = field(default_factory=dict)  # the acting org and a ship's receiver, when known
+    # the 动物检疫合格证明 numbers recorded on the lots this batch was made from (the direct inputs of its own
+    # genesis `transform`), gathered by the service with `quarantine_numbers`, so that rules stay database-free
+    source_certificates: frozenset[str] = frozenset()
 
     def earlier(self, *types: str) -> list[Mapping[str, Any]]:
         """Earlier events of this batch of the given types, oldest first."""
@@ -272,6 +276,30 @@ def bodies_of(bodies: Iterable[Body], *types: str) -> list[Body]:
     return [body for body in bodies if body.get("type") in types]
 
 
+def quarantine_numbers(bodies: Iterable[Body]) -> set[str]:
+    """The 动物检疫合格证明 numbers a lot's records carry: a `quarantined` event's certificate_no and the
+    certificate a `receive` recorded arriving with (quarantine_certificate)."""
+    found: set[str] = set()
+    for body in bodies:
+        data = body.get("data")
+        if not isinstance(data, Mapping):
+            continue
+        number = data.get("certificate_no") if body.get("type") == "quarantined" else (
+            data.get("quarantine_certificate") if body.get("type") == "receive" else None)
+        if isinstance(number, str) and number.strip():
+            found.add(number.strip())
+    return found
+
+
+def genesis_inputs(history: Sequence[Body]) -> list[str]:
+    """The input batches of the `transform` that made a batch (its first event), or [] for any other batch."""
+    data = history[0].get("data") if history and history[0].get("type") == "transform" else None
+    items = data.get("inputs") if isinstance(data, Mapping) else None
+    if not isinstance(items, list):
+        return []
+    return [str(i["batch"]) for i in items if isinstance(i, Mapping) and isinstance(i.get("batch"), str)]
+
+
 def proposal_inputs(p: Proposal) -> list[Mapping[str, Any]]:
     """A transformation's `data.inputs` items that are objects."""
     items = p.data.get("inputs")
@@ -305,14 +333,7 @@ def convert_units(value: Decimal, unit: Any, to: str,
     return None
 
 
-def decimal(value: Any) -> Decimal | None:
-    """A decimal string as Decimal (None when absent or not a number; validators reject those first)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        return None
+decimal = decimal_or_none  # a decimal string as Decimal (None when absent or not a number)
 
 
 JudgeTest = Callable[[Mapping[str, Any], date, "str | None"], "tuple[str, str | None]"]

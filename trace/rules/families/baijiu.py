@@ -27,7 +27,8 @@ Hard rules (the event is refused; the message cites the standard and its edition
   transformation, and a label's claim needs the same of its own batch (our rule; a transformation
   that made the claim is trusted, since it was checked when appended).
 - baijiu.label: `packed` states alcohol in %vol and the warning "过量饮酒有害健康" (GB 2757-2012).
-- baijiu.sc_licence: `packed` names an SC licence of food category 115 (食品生产许可管理办法 2020).
+- baijiu.sc_licence: `packed` names an SC licence of food category 115 (食品生产许可管理办法 2020;
+  《食品生产许可分类目录》 15 酒类 / 1501 白酒), and the distillery's own when it has one on record.
 - baijiu.strength: a label declaring "high" (40 < x ≤ 68 %vol) or "low" (25 ≤ x ≤ 40 %vol)
   strength states an alcohol in that range (GB/T 10781.1-2021; unverified).
 - baijiu.serials: commissioned serial ranges never overlap and never outnumber the bottles. Our rule.
@@ -59,7 +60,9 @@ from farmtrace.rules.declare import (STEP_NAMES, VALUE_NAMES, Declaration, Kde, 
                                      unit_name)
 from farmtrace.rules.families import (Proposal, Rule, Threshold, analyte_zh, bodies_of, body_time, convert_units,
                                       decimal, fmt_decimal, parse_day, proposal_inputs, threshold_for)
+from farmtrace.rules.licences import sc_not_on_record
 from farmtrace.rules.steps import PLACE, _free
+from farmtrace.rules.certified import CERTIFIED_KDES
 
 FAMILY = "baijiu"
 
@@ -289,15 +292,7 @@ extend("packed", FAMILY, (
     Kde("case_of", "count", "每箱瓶数", "Bottles per case", required=False, check=_free, unit="bottle"),
     Kde("label", "object", "标签", "Label", required=False, check=_free, items=LABEL_ITEMS),
 ))
-extend("observe", FAMILY, (  # a `certified` step: the distillery's geographic indication and the like
-    Kde("scheme", "text", "认证类别", "Scheme", required=False, check=_free, choices={
-        "geographic_indication": ("地理标志", "geographic indication"), "organic": ("有机产品", "organic"),
-        "green_food": ("绿色食品", "green food")}),
-    Kde("certificate_no", "text", "证书编号", "Certificate no.", required=False, check=_free),
-    Kde("issuer", "text", "发证机构", "Issuer", required=False, check=_free),
-    Kde("valid_from", "date", "有效期起", "Valid from", required=False, check=_free),
-    Kde("valid_until", "date", "有效期至", "Valid until", required=False, check=_free),
-))
+extend("observe", FAMILY, CERTIFIED_KDES)  # a `certified` step: the distillery's GI and the like (rules/certified.py)
 STEP_NAMES.update({"qu_making": ("制曲", "Qu making"), "grain_received": ("原粮入库", "Grain received"),
                    "pit_sealed": ("封窖", "Pit sealed"), "pit_opened": ("开窖", "Pit opened")})
 VALUE_NAMES.update({"distillation": ("蒸馏", "distillation"), "blending": ("勾调", "blending"),
@@ -638,7 +633,7 @@ def _sc_licence(p: Proposal) -> Said | None:
     if match.group(1) != LIQUOR_CATEGORY:
         return Said(f"{LICENCE}: licence {number} is for food category {match.group(1)}, not {LIQUOR_CATEGORY} (liquor)",
                     f"{LICENCE}：许可证 {number} 的食品类别为 {match.group(1)}，不是 {LIQUOR_CATEGORY}（酒类）")
-    return None
+    return sc_not_on_record(number, p.orgs[p.org].licences.get("sc") if p.org in p.orgs else None)
 
 
 def _strength(p: Proposal) -> Said | None:

@@ -63,8 +63,13 @@ National rules added 2026-12-01 (issue "National rules"; tests/rules/test_nation
 - pork.disposal (hard, 病死畜禽和病害畜禽产品无害化处理管理办法 2022): condemned kg or a failed post-mortem
   records the disposal method and record number.
 - pork.slaughter_licence (soft, 生猪屠宰管理条例 2021): slaughter by an org without a `slaughter` licence.
-Not yet a rule: the carcass's own quarantine number differing from the live pigs' (the post-mortem
-`inspected` does not see its inputs' certificates).
+- pork.own_quarantine_number (hard, 动物检疫管理办法 农业农村部令2022年第7号 / 生猪屠宰检疫规程, the 规程's edition
+  unverified): on an `inspected` of a slaughter product, the carcass's 动物检疫合格证明 (产品) number
+  (quarantine_certificate or certificate_no) is not the live pigs' number (动物) nor it with a prefix or suffix
+  added. The live numbers come in `Proposal.source_certificates`: the service gathers them (families.
+  quarantine_numbers) from the direct inputs of the batch's genesis transform, so the rule stays database-free.
+  That the two certificates carry unrelated numbers is our reading of the two forms (动物 / 产品) being issued
+  separately; no text we found says "must not be derived" (unverified).
 """
 
 from __future__ import annotations
@@ -106,6 +111,7 @@ from farmtrace.rules.families import (
     threshold_for,
 )
 from farmtrace.rules.steps import NEW_BATCH, PLACE, validate_new_batch
+from farmtrace.rules.certified import CERTIFIED_KDES
 
 FAMILY = "pork"
 
@@ -141,6 +147,7 @@ WITHDRAWAL = "农业部公告第278号 (2003)"
 OURS = "farmtrace rule (domain.md §3)"
 EPIDEMIC_LAW = "动物防疫法 (2021)"
 DISPOSAL = "病死畜禽和病害畜禽产品无害化处理管理办法 (2022)"
+OWN_NUMBER = "动物检疫管理办法 (农业农村部令2022年第7号) / 生猪屠宰检疫规程"  # the 规程's edition: unverified
 VEHICLE = re.compile(r"^[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}$")  # a plate: 川Y12345 (new-energy plates have 6)
 PCR_WORDS = ("pcr", "核酸", "荧光定量", "gb/t 18648")
 STRIP_WORDS = ("strip", "试纸", "胶体金", "抗原", "antigen", "lateral flow", "免疫层析")
@@ -412,15 +419,7 @@ VEHICLE_NO = Kde("vehicle_no", "text", "运输车辆牌照号", "Vehicle plate",
 VEHICLE_RECORD = Kde("vehicle_record", "text", "车辆备案编号", "Vehicle registration no.", required=False, check=_free,
                      help_zh="县级农业农村部门的运输车辆备案编号", help_en="the county bureau's vehicle registration")
 extend("ship", FAMILY, (LIVE_WEIGHT, VEHICLE_NO, VEHICLE_RECORD))
-extend("observe", FAMILY, (  # step "certified": e.g. the 青峪猪 GI certification mark the farm may use
-    Kde("scheme", "text", "认证类别", "Scheme", required=False, check=lambda data, name: None,
-        choices={"gi_mark": ("地理标志证明商标", "GI certification mark"),
-                 "brand_licence": ("区域公用品牌授权", "regional brand licence")}),
-    Kde("mark", "text", "品牌或标志", "Brand or mark", required=False, check=lambda data, name: None),
-    Kde("certificate_no", "text", "证书编号", "Certificate no.", required=False, check=lambda data, name: None),
-    Kde("issuer", "text", "发证机构", "Issuer", required=False, check=lambda data, name: None),
-    Kde("valid_from", "date", "有效期自", "Valid from", required=False, check=lambda data, name: None),
-    Kde("valid_until", "date", "有效期至", "Valid until", required=False, check=lambda data, name: None)))
+extend("observe", FAMILY, CERTIFIED_KDES)  # step "certified", e.g. the 青峪猪 GI mark (rules/certified.py)
 extend("receive", FAMILY, (COMMITMENT_NO, LIVE_WEIGHT,
                            Kde("tags", "list", "到场查验耳标号", "Ear tags checked", required=False, check=_free,
                                help_zh="入场查验的耳标号，须与检疫合格证明一致", help_en="must match the quarantine certificate"),
@@ -1141,6 +1140,37 @@ def _disposal(p: Proposal) -> Said | None:
                 "请填写无害化处理方法和处理记录编号")
 
 
+_SEPARATORS = re.compile(r"[\s\-_/.·]+")
+
+
+def _derived_from(number: str, live: str) -> bool:
+    """Whether a carcass's certificate number is the live pigs' one, or it with something added before or after
+    (spaces and separators ignored). A number that merely shares a leading part (a province or year code,
+    which real numbers share) is not counted: that would refuse honest numbers."""
+    own, theirs = _SEPARATORS.sub("", number).upper(), _SEPARATORS.sub("", live).upper()
+    return bool(theirs) and (own == theirs or own.startswith(theirs) or own.endswith(theirs))
+
+
+def _own_quarantine_number(p: Proposal) -> Said | None:
+    """The carcass's 动物检疫合格证明 (产品) is issued for it at post-mortem quarantine: its number is its own, not the
+    live pigs' 动物检疫合格证明 (动物) number copied or extended. The service passes the live lots' numbers in
+    `source_certificates`; a lot not made by a transformation from them is not judged."""
+    if p.batch is None or not p.source_certificates or _is_live(p.history, _unit(p)):
+        return None
+    for name in ("quarantine_certificate", "certificate_no"):
+        number = p.data.get(name)
+        if not isinstance(number, str) or not number.strip():
+            continue
+        live = next((n for n in sorted(p.source_certificates) if _derived_from(number, n)), None)
+        if live is not None:
+            return Said(f"{OWN_NUMBER}: the carcass's quarantine certificate (product) {number} (data.{name}) is "
+                        f"derived from the live pigs' certificate {live}; record the number of the certificate issued "
+                        "for the carcass at post-mortem quarantine",
+                        f"{OWN_NUMBER}：胴体的动物检疫合格证明（产品）编号 {number} 沿用了生猪的动物检疫合格证明（动物）"
+                        f"编号 {live}；请填写宰后检疫为胴体出具的证明编号")
+    return None
+
+
 HARD_RULES: tuple[Rule, ...] = (
     Rule("pork.ear_tag", frozenset({"animal_tagged", "quarantined"}), _ear_tags, "data.tags", TAGS),
     Rule("pork.banned_additive", frozenset({"fed"}), _banned_additive, "data.additives", BANNED),
@@ -1160,6 +1190,8 @@ HARD_RULES: tuple[Rule, ...] = (
     Rule("pork.receive_tags", frozenset({"receive"}), _receive_tags, "data.tags", ASF),
     Rule("pork.vehicle", frozenset({"ship"}), _vehicle, "data.vehicle_no", EPIDEMIC_LAW),
     Rule("pork.disposal", frozenset({"inspected"}), _disposal, "data.disposal", DISPOSAL),
+    Rule("pork.own_quarantine_number", frozenset({"inspected"}), _own_quarantine_number,
+         "data.quarantine_certificate", OWN_NUMBER),
 )
 
 

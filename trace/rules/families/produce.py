@@ -12,8 +12,8 @@ Event types (one declaration each, DECLARATIONS, registered on import; KDEs in `
   optional variety, moisture (%), category, place.
 KDEs the rules read on shared steps are added with `extend` (free-form there, judged by the rules):
 category on create, stored, packed, transform, ship, sell; store, moisture (%), temperature (°C) on
-stored; claims on packed; scheme, certificate_no, issuer, valid_from, valid_until on a "certified"
-`observe`. Rule messages are `Said`: the English as the API has always given it, and Chinese.
+stored; claims on packed; a "certified" `observe` carries the KDEs every family shares
+(rules/certified.py). Rule messages are `Said`: the English as the API has always given it, and Chinese.
 
 Hard rules (refuse the event; the message cites standard and edition):
 - produce.phi: `harvested` within an input's pre-harvest interval of its application date.
@@ -94,6 +94,7 @@ from farmtrace.rules.families.certificate import issued_number, mandatory_catego
 from farmtrace.rules.licences import LICENCE_RULE, sc_problem
 from farmtrace.rules.pesticides import banned_on, ingredient_names
 from farmtrace.rules.steps import NEW_BATCH, PLACE, _free, validate_new_batch
+from farmtrace.rules.certified import CERTIFIED_KDES, SCHEMES
 
 FAMILY = "produce"
 
@@ -138,12 +139,6 @@ CLAIM_NAMES: dict[str, Words] = {  # label claims on a pack (data.claims)
     "含硒": ("含硒", "source of selenium"), "source_of_selenium": ("含硒", "source of selenium"),
     "绿色食品": ("绿色食品", "green food"), "green_food": ("绿色食品", "green food"),
     "地理标志": ("地理标志产品", "geographical indication"), "gi": ("地理标志产品", "geographical indication"),
-}
-SCHEMES: dict[str, Words] = {  # certification schemes an `observe` step "certified" names (domain.md §2.2)
-    "green_food": ("绿色食品", "green food"), "organic": ("有机产品", "organic"),
-    "gi": ("地理标志产品", "geographical indication"), "se_rich": ("富硒认定", "selenium-rich recognition"),
-    "gi_mark": ("地理标志证明商标", "GI certification mark"),
-    "brand_licence": ("区域公用品牌授权", "regional brand licence"),  # 巴食巴适, 巴中云顶 (domain.md §6)
 }
 PROCESSES: dict[str, Words] = {  # transform processes of the family (data.process)
     "milling": ("碾米", "milling"), "碾米": ("碾米", "milling"), "hulling": ("砻谷", "hulling"),
@@ -283,14 +278,7 @@ extend("test", FAMILY, (
 extend("transform", FAMILY, (CATEGORY,))
 extend("ship", FAMILY, (CATEGORY,))
 extend("sell", FAMILY, (CATEGORY,))
-extend("observe", FAMILY, (  # step "certified": a green food, organic or GI certificate of the batch
-    Kde("scheme", "text", "认证类别", "Scheme", required=False, check=_free, choices=SCHEMES),
-    Kde("mark", "text", "品牌或标志", "Brand or mark", required=False, check=_free,
-        help_zh="如 巴食巴适、巴中云顶", help_en="e.g. 巴食巴适, 巴中云顶"),
-    Kde("certificate_no", "text", "证书编号", "Certificate no.", required=False, check=_free),
-    Kde("issuer", "text", "发证机构", "Issuer", required=False, check=_free),
-    Kde("valid_from", "date", "有效期自", "Valid from", required=False, check=_free),
-    Kde("valid_until", "date", "有效期至", "Valid until", required=False, check=_free)))
+extend("observe", FAMILY, CERTIFIED_KDES)  # step "certified": one declaration for every family (rules/certified.py)
 STEP_NAMES.update({"transplanted": ("插秧", "Transplanted"), "withering": ("萎凋", "Withering"),
                    "fixing": ("杀青", "Fixing"), "rolling": ("揉捻", "Rolling"), "drying": ("干燥", "Drying")})
 VALUE_NAMES.update({**PROCESSES, **CATEGORY_NAMES, **SCHEMES, **CLAIM_NAMES, **VARIETY_TYPES})

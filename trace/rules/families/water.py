@@ -58,6 +58,9 @@ National rules added 2026-12-01 (issue "National rules"; tests/rules/test_nation
   nitrite, fluoride, cyanide, phenols, detergent, mineral oil, each "<"; the values are the 2008
   edition's from secondary sources (unverified).
 - water.mining_licence (soft, 矿产资源法 2024): a mineral source without `mining_licence_no`.
+- water.sc_licence (hard, 食品生产许可管理办法 2020): a `packed` naming `sc_licence` names an SC number of food
+  category 106 (饮料; 《食品生产许可分类目录》 0601 瓶(桶)装饮用水, from secondary reprints: see rules/licences.py),
+  and the bottler's own when one is on record. A pack naming none is not judged (no soft warning yet).
 """
 
 from __future__ import annotations
@@ -75,7 +78,9 @@ from farmtrace.rules.declare import (VALUE_NAMES, Declaration, Kde, Said, Words,
 from farmtrace.rules.families import judge_safety
 from farmtrace.rules.families import (Proposal, Rule, Threshold, body_day, claims_of, compare_result, decimal,
                                       threshold_for, valid_on)
+from farmtrace.rules.licences import LICENCE_RULE, sc_not_on_record, sc_problem
 from farmtrace.rules.steps import NEW_BATCH, PLACE, _free
+from farmtrace.rules.certified import CERTIFIED_KDES
 
 FAMILY = "water"
 
@@ -218,6 +223,8 @@ extend("packed", FAMILY, (
         help_zh="标注矿泉水须有达到界限指标的检测 (GB 8537-2018)",
         help_en="a mineral-water claim needs a test meeting a qualifying indicator (GB 8537-2018)"),
     Kde("cases", "count", "箱数", "Cases", required=False, check=_free, unit="box"),
+    Kde("sc_licence", "text", "食品生产许可证编号", "SC licence", required=False, check=_free,
+        help_zh="SC 加 14 位数字，食品类别 106（饮料）", help_en="SC + 14 digits, food category 106 (drinks)"),
     CATEGORY, PRODUCT))
 extend("test", FAMILY, (
     Kde("water_temperature", "decimal", "水源水温", "Source water temperature", required=False, check=_free,
@@ -225,6 +232,7 @@ extend("test", FAMILY, (
         help_en="Sr and H₂SiO₃ low bands qualify only at ≥ 25 °C"),))
 extend("ship", FAMILY, (CATEGORY, PRODUCT))
 extend("sell", FAMILY, (CATEGORY, PRODUCT))
+extend("observe", FAMILY, CERTIFIED_KDES)  # step "certified" (rules/certified.py)
 
 VALUE_NAMES.update({"bottling": ("灌装", "bottling"), "灌装": ("灌装", "bottling"), **TREATMENT_NAMES,
                     **CATEGORY_NAMES})
@@ -607,6 +615,16 @@ def _check_release(p: Proposal) -> Said | None:
     return None
 
 
+def _check_sc_licence(p: Proposal) -> Said | None:
+    """食品生产许可管理办法: packaged water is made under an SC licence of food category 106 (饮料; 《食品生产许可
+    分类目录》 0601 瓶(桶)装饮用水), the bottler's own when it has one on record; judged when the pack names one."""
+    number = p.data.get("sc_licence")
+    if number is None:
+        return None
+    return sc_problem(number, "water") or sc_not_on_record(
+        number, p.orgs[p.org].licences.get("sc") if p.org in p.orgs else None)
+
+
 HARD_RULES = (
     Rule("water.source_survey", frozenset({"source_registered"}), _check_source_survey, "data.survey_ref",
          _GB8537),
@@ -618,6 +636,7 @@ HARD_RULES = (
     Rule("water.safety_fail", frozenset({"packed", "ship", "sell"}), _check_safety_fail, "batch",
          f"{_GB19298} / {_GB8537}"),
     Rule("water.release", frozenset({"ship"}), _check_release, "batch", f"{_GB19298} / {_GB8537}"),
+    Rule("water.sc_licence", frozenset({"packed"}), _check_sc_licence, "data.sc_licence", LICENCE_RULE),
 )
 
 # ---- soft rules -----------------------------------------------------------------------------------

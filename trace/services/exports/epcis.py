@@ -10,7 +10,11 @@ Mapping (CBV 2.0 has no `transforming` and no `recalling` business step):
 3. `ship` / `receive` -> ObjectEvent OBSERVE `shipping` / `in_transit` and `receiving` /
    `in_progress` with sourceList / destinationList (owning parties) and the delivery note;
 4. `packed` -> AggregationEvent ADD `packing` with a parent made from the packing event;
-5. `test`, `quarantined`, `inspected` -> `inspecting`, `conformant` / `non_conformant` from the
+5. `certificate_issued` (承诺达标合格证) -> ObjectEvent OBSERVE `other` over the lot with the quantity issued;
+   the certificate as `certificationInfo` and a `cert` business transaction ({base}/id/doc/{org}/{number}),
+   and its number, product, quantity, unit, place of production in words, issuer and basis in
+   `ft:certificate` (EPCIS forbids `ilmd` on OBSERVE; CBV 2.0 has no certifying business step);
+5a. `test`, `quarantined`, `inspected` -> `inspecting`, `conformant` / `non_conformant` from the
    verdict farmtrace computed (never a typed-in one); `temperature_logged` -> `sensor_reporting`
    with a `sensorElementList` (gs1:Temperature, CEL); `recall` -> `holding` / `recalled` (also
    set as persistent disposition) over every batch the recall flagged;
@@ -38,9 +42,11 @@ from farmtrace.storage.models import Event
 
 from farmtrace.ledger.errors import InvalidRequestError
 from farmtrace.ledger.events import event_type
+from farmtrace.rules.declare import COUNTIES
 from farmtrace.services.ledger import Ledger
 from farmtrace.services.exports._select import Facts, body, lineage_events, window_events
 from farmtrace.services.exports.event_hash import cbv_event_id
+from farmtrace.services.footprint import Footprint, footprint
 
 GS1_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 GS1_ID = "https://id.gs1.org"
@@ -84,15 +90,44 @@ def epcis_document(ledger: Ledger, *, batch: str | None = None, start: datetime 
         facts.load(e.batch_id for e in events if e.batch_id)
         if batch is None and product:
             events = [e for e in events if facts.product_matches(str(e.batch_id), product)]
-        event_list = _Mapper(facts, base_url.rstrip("/")).map(events)
+        mapper = _Mapper(facts, base_url.rstrip("/"))
+        event_list = mapper.map(events)
+        lot_id = mapper.lot(batch) if batch is not None else None
     created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return {
+    document: dict[str, Any] = {
         "@context": [GS1_CONTEXT, context(base_url)],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "epcisBody": {"eventList": event_list},
     }
+    if batch is not None and lot_id is not None:
+        master = footprint_master_data(footprint(ledger, batch), lot_id, base_url)
+        if master is not None:
+            document["epcisHeader"] = {"epcisMasterData": {"vocabularyList": [master]}}
+    document["epcisBody"] = {"eventList": event_list}
+    return document
+
+
+def _grams(kg: Decimal) -> str:
+    return str(kg.quantize(Decimal("0.001")))
+
+
+def footprint_master_data(fp: Footprint, lot_id: str, base_url: str) -> dict[str, Any] | None:
+    """The lot's carbon footprint as master data of its class (vocabulary EPCClass), an `ft:carbonFootprint`
+    attribute: master data, not an event field, so the events' CBV hash IDs do not move when later
+    activity data changes the figure. None when nothing was recorded."""
+    if not fp.stages:
+        return None
+    ns = base_url.rstrip("/") + "/ns/"
+    value = {key.replace("ft_", "ft:"): v for key, v in {
+        "ft_kgCO2e": _grams(fp.total_kg), "ft_quantity": None if fp.quantity is None else str(fp.quantity),
+        "ft_unit": fp.unit, "ft_kgCO2ePerUnit": None if fp.per_unit_kg is None else str(fp.per_unit_kg.quantize(Decimal("0.000001"))),
+        "ft_method": fp.method, "ft_factorTables": list(fp.table_versions), "ft_factorRows": list(fp.factor_rows),
+        "ft_estimate": fp.estimate,
+        "ft_stages": [{"ft:batch": s.batch, "ft:org": s.org, "ft:kgCO2e": _grams(s.kg_co2e)} for s in fp.stages],
+    }.items() if v is not None}
+    return {"type": "urn:epcglobal:epcis:vtype:EPCClass",
+            "vocabularyElementList": [{"id": lot_id, "attributes": [{"id": ns + "carbonFootprint", "attribute": value}]}]}
 
 
 def context(base_url: str) -> dict[str, Any]:
@@ -244,6 +279,8 @@ class _Mapper:
             out.update(action="OBSERVE", quantityList=[self.quantity(b_) for b_ in ordered], bizStep="holding",
                        disposition="recalled", persistentDisposition={"set": ["recalled"]},
                        **self._where(org, located=False))
+        elif event.type == "certificate_issued":
+            self._certificate(out, event, data)
         elif event.type in INSPECTIONS:
             out.update(action="OBSERVE", quantityList=[self.quantity(batch_id)], bizStep="inspecting")
             verdict = self._verdict(event, data)
@@ -311,6 +348,24 @@ class _Mapper:
                     found.append(entry)
         if not found:
             del out["bizTransactionList"]
+
+    def _certificate(self, out: dict[str, Any], event: Event, data: dict[str, Any]) -> None:
+        """A 承诺达标合格证: an OBSERVE of the lot (ilmd is for ADD only), the certificate in `certificationInfo`
+        and `bizTransactionList` (type cert) and its content in `ft:certificate`."""
+        batch_id = str(event.batch_id)
+        county = str(data.get("county", ""))
+        place = f"{COUNTIES.get(county, (county, ''))[0]} {data.get('town', '')}".strip()
+        number_ = str(data.get("certificate_no", ""))
+        out.update(action="OBSERVE", quantityList=[self.quantity(batch_id, data.get("quantity"), data.get("unit"))],
+                   bizStep="other", **self._where(event.org_id), certificationInfo=self.doc(event.org_id, number_))
+        self._transactions(out, event.org_id, {"certificate_no": number_}, doc_type="cert")
+        issuer = self.facts.orgs.get(event.org_id)
+        out["ft:certificate"] = {
+            "ft:kind": "承诺达标合格证", "ft:number": number_, "ft:product": str(data.get("product", "")),
+            "ft:quantity": str(data.get("quantity", "")), "ft:unit": str(data.get("unit", "")),
+            "ft:county": county, "ft:place": place, "ft:issuer": self.org(event.org_id),
+            "ft:issuerName": issuer.name if issuer is not None else event.org_id,
+            "ft:issued": str(event.at)[:10] if event.at else "", "ft:basis": str(data.get("basis", ""))}
 
     def _sensor(self, out: dict[str, Any], event: Event, data: dict[str, Any]) -> None:
         value = number(data.get("value"))

@@ -14,6 +14,9 @@ Location descriptions (the event's place, sources and recipients) are 21 CFR 1.1
 name, physical address with country, and phone number, from the org's contact details.
 Growing, input applications and the like are not CTEs and stay farmtrace-only.
 
+Shipping and receiving rows of a lot with a 承诺达标合格证 (its `certificate_issued` event) name it in "Other
+reference documents" ("承诺达标合格证 No. HGZ-…"), beside the delivery note in the reference-document columns.
+
 Columns are the key data elements of the rule, one header row so the sheet sorts and filters: in
 English (`lang="en"`, the default, for buyers who ask for FSMA records) or Chinese (`lang="zh"`);
 the CTE and reference-document-type values follow the same language. Each row also names the
@@ -56,6 +59,7 @@ COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Chinese header
     ("input_products", "Input product descriptions", "投入产品描述"),
     ("reference_document_type", "Reference document type", "参考文件类型"),
     ("reference_document_number", "Reference document number", "参考文件编号"),
+    ("other_documents", "Other reference documents", "其他参考文件"),
     ("event_hash", "farmtrace event hash", "farmtrace 事件哈希"),
     ("batch", "farmtrace batch", "farmtrace 批次"),
 ]
@@ -65,6 +69,7 @@ CTES = {"harvesting": ("Harvesting", "收获"), "cooling": ("Cooling", "冷却")
         "receiving": ("Receiving", "接收"), "transformation": ("Transformation", "加工转化")}
 DOCUMENTS = {"delivery_note": ("Delivery note", "送货单"), "certificate": ("Certificate", "合格证/证明"),
              "farmtrace_event": ("farmtrace event", "farmtrace 事件")}
+CERTIFICATE = "承诺达标合格证"  # its name as printed on it, in both languages of the sheet
 CTE_TYPES = ("harvested", "stored", "temperature_logged", "packed", "ship", "receive", "transform")
 COOLING = {"cooling", "chilling", "precooling"}
 LANGS = ("en", "zh")
@@ -88,6 +93,7 @@ def rows(ledger: Ledger, start: datetime, end: datetime, product: str | None = N
                   for i in b["data"].get("inputs", []) if isinstance(i, dict)]
         facts.load(inputs)
         packed_before = _first_packing(uow, [str(e.batch_id) for e in events])
+        certificates = _certificates(uow, sorted({str(e.batch_id) for e in events if e.type in ("ship", "receive")}))
         harvested = [str(e.batch_id) for e in events if e.type == "harvested"]
         recipients = _first_recipients(uow, harvested)
         plots = [str(b["data"].get("plot")) for e, b in parsed if e.type == "harvested" and b["data"].get("plot")]
@@ -96,6 +102,8 @@ def rows(ledger: Ledger, start: datetime, end: datetime, product: str | None = N
         for event, b in parsed:
             row = _row(facts, event, b, ships, packed_before, recipients)
             if row is not None:
+                row["other_documents"] = certificates.get(str(event.batch_id), "") if row["cte"] in (
+                    "shipping", "receiving") else ""
                 out.append((event_time(event.at), event.seq, row))
     return [row for _, _, row in sorted(out, key=lambda item: (item[0], item[1]))]
 
@@ -123,6 +131,13 @@ def _first_recipients(uow: UnitOfWork, batch_ids: list[str]) -> dict[str, str]:
     found = {batch: json.loads(canonical).get("data", {}).get("to")
              for batch, (_, canonical) in _first_of_type(uow, batch_ids, "ship").items()}
     return {batch: to for batch, to in found.items() if isinstance(to, str)}
+
+
+def _certificates(uow: UnitOfWork, batch_ids: list[str]) -> dict[str, str]:
+    """batch -> "承诺达标合格证 No. …" of the certificate issued on the lot (its `certificate_issued` event)."""
+    found = {batch: json.loads(canonical).get("data", {}).get("certificate_no")
+             for batch, (_, canonical) in _first_of_type(uow, batch_ids, "certificate_issued").items()}
+    return {batch: f"{CERTIFICATE} No. {number}" for batch, number in found.items() if isinstance(number, str)}
 
 
 def _field_name(facts: Facts, data: dict[str, Any]) -> str:
@@ -191,7 +206,7 @@ def _row(facts: Facts, event: Event, b: dict[str, Any], ships: dict[str, Event],
         "location": facts.location(event.org_id), "date": at[:10], "time": at[11:],
         "previous_source": previous, "subsequent_recipient": recipient, "field_name": field_name,
         "input_lots": inputs, "input_products": products,
-        "reference_document_type": document[0], "reference_document_number": document[1],
+        "reference_document_type": document[0], "reference_document_number": document[1], "other_documents": "",
         "event_hash": event.hash, "batch": batch_id,
     }
 
@@ -272,7 +287,7 @@ def to_xlsx(rows: list[Row], lang: str = "en") -> bytes:
         sheet.cell(row=r, column=date_col).number_format = "yyyy-mm-dd"
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(KEYS))}{max(sheet.max_row, 1)}"
-    widths = {"event_hash": 66, "tlc_source": 60, "location": 60, "product_description": 30, "input_lots": 36,
+    widths = {"other_documents": 30, "event_hash": 66, "tlc_source": 60, "location": 60, "product_description": 30, "input_lots": 36,
               "previous_source": 60, "subsequent_recipient": 60, "field_name": 30, "input_products": 36}
     for i, key in enumerate(KEYS, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = widths.get(key, 18)

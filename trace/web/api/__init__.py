@@ -5,6 +5,7 @@ the same blueprint; `schemas` are the request and response models the OpenAPI do
 """
 
 from farmtrace.web.api import exports  # noqa: F401  (registers the export views on bp)
+from farmtrace.web.api import documents  # noqa: F401  (registers POST /documents on bp)
 from farmtrace.web.api.events import bp, log_bp
 
 __all__ = ["bp", "log_bp"]

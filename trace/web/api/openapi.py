@@ -26,7 +26,9 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
 }
 ERROR_TEXT = {400: "Bad request", 401: "No valid API token", 403: "Not allowed for this token's org or role",
               404: "Not found", 405: "Method not allowed", 409: "Conflict (chain head moved, id taken)",
-              413: "Body too large (over 2 MiB, the Content-Length or as read)",
+              413: "Body too large (over 2 MiB, the Content-Length or as read; a certificate PDF: over the document "
+                   "limit, 5 MiB by default)",
+              415: "Not a plain PDF by its content (a certificate document)",
               414: f"Request target (path and query) over {MAX_REQUEST_TARGET:,} bytes",
               422: "Invalid input (the error names the field)",
               431: f"A header line over {MAX_HEADER_LINE:,} bytes (the error names the header), or all headers "

@@ -6,6 +6,7 @@ Each form comes from the event type's declaration; a submitted form becomes one 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,12 +14,16 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import get_locale, gettext
 
 from farmtrace.ledger.errors import FarmtraceError, InvalidEventError, NotFoundError
+from farmtrace.rules.certified import CERTIFIED_KDES, REQUIRED
+from farmtrace.rules.certified import NAMES as CERTIFIED_NAMES
 from farmtrace.rules.declare import DECLARATIONS, Kde, kdes_of
 from farmtrace.rules.steps import FAMILIES
 from farmtrace.services import lineage, producer
 from farmtrace.services.certificate import certificate_draft
 from farmtrace.web.producer.blueprint import actor, bp, ledger
-from farmtrace.web.producer.forms import build_form, entered, field_name, form_data, friendly, show_error
+from farmtrace.web.errors import status_of
+from farmtrace.web.producer.forms import (activity_spec, build_form, entered, field_name, form_data, friendly,
+                                          show_error)
 
 
 def _lang() -> str:
@@ -32,8 +37,8 @@ def _signing(type_: str, kdes: list[Kde], *, batch: str | None, lot: str = "", p
     `batch` None: a new lot, its id made on the tablet from the lot code (as producer.new_batch_id)."""
     return {"type": type_, "name": DECLARATIONS[type_].name(_lang()), "batch": batch, "lot": lot, "prev": prev,
             "fixed": fixed or {},
-            "fields": [{"name": field_name(k.name), "kde": k.name, "kind": k.kind, "required": k.required}
-                       for k in kdes],
+            "fields": [{"name": field_name(k.name), "kde": k.name, "kind": k.kind, "required": k.required,
+                        **activity_spec(k)} for k in kdes],
             "lot_url": url_for("producer.lot", batch_id="BATCH")}
 
 
@@ -120,7 +125,7 @@ def record(batch_id: str, type_: str) -> Any:
     if type_ not in {d.type for d in producer.step_types(row.family)}:
         abort(404)
     lang = _lang()
-    kdes = entered(kdes_of(type_, row.family))
+    kdes = entered(kdes_of(type_, row.family), skip=CERTIFIED_NAMES if type_ == "observe" else ())  # certify() has them
     orgs = producer.labs(ledger()) if type_ == "sample" else producer.orgs_to(ledger(), actor().org)
     defaults: dict[str, Any] = {}
     if type_ in ("ship", "sell"):
@@ -145,6 +150,48 @@ def record(batch_id: str, type_: str) -> Any:
         status = 400
     return render_template("producer/record.html", form=form, row=row, type_=type_, decl=DECLARATIONS[type_],
                            chain=chain, signing=_signing(type_, kdes, batch=row.id, lot=row.lot, prev=row.head)), status
+
+
+# ---- a certificate, with its PDF ------------------------------------------------------------------
+
+@bp.route("/batches/<batch_id>/certify", methods=["GET", "POST"])
+def certify(batch_id: str) -> Any:
+    """Record a certificate of a lot we hold (an `observe` of step "certified"), with its PDF if any.
+
+    Not queued on the tablet: a file is uploaded, so this form needs a connection (the page says so).
+    The PDF is checked and stored first; if the record is then refused, the file stored now is taken back."""
+    row = _held_by_me(batch_id)
+    lang = _lang()
+    kdes = [replace(k, required=k.name in REQUIRED) for k in entered(CERTIFIED_KDES)]
+    form = build_form(kdes, lang, formdata=request.form if request.method == "POST" else None)
+    file_error: str | None = None
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        data = {"step": "certified", **form_data(form, kdes)}
+        upload = request.files.get("document_file")
+        store = ledger().documents
+        saved = None
+        try:
+            if upload is not None and upload.filename:
+                if store is None:
+                    raise InvalidEventError(gettext("This server does not keep certificate files."), field="file")
+                saved = store.save(upload.read(store.max_bytes + 1))
+                data["document"] = saved.sha256
+            ledger().append({"type": "observe", "batch": batch_id, "data": data}, actor=actor())
+            return redirect(url_for("producer.lot", batch_id=batch_id, recorded="observe"), 303)
+        except FarmtraceError as err:
+            if saved is not None and store is not None:
+                store.discard(saved)
+            if err.field in ("file", "data.document"):
+                file_error = friendly(err, None, lang)
+            else:
+                show_error(form, err, kdes, lang)
+            status = status_of(err)
+    elif request.method == "POST":
+        status = 400
+    max_mib = f"{(ledger().documents.max_bytes if ledger().documents else 0) / (1024 * 1024):g}"
+    return render_template("producer/certify.html", form=form, row=row, file_error=file_error,
+                           max_mib=max_mib), status
 
 
 # ---- receiving ----------------------------------------------------------------------------------
@@ -203,7 +250,9 @@ def transform() -> Any:
         abort(404)
     lang = _lang()
     stock = producer.stock(ledger(), actor().org, family)
-    kdes = entered(kdes_of("transform", family), skip=("family",))
+    # allocation and value (rules/carbon.py) split a consume among several outputs; this form makes one output
+    # per consume, so they would change nothing here: the API takes them (docs/carbon.md)
+    kdes = entered(kdes_of("transform", family), skip=("family", "allocation", "value"))
     form = build_form(kdes, lang, formdata=request.form if request.method == "POST" else None)
     taken_error: dict[str, str] = {}
     status = 200

@@ -38,6 +38,7 @@ from farmtrace.services.log import log_verifier_key
 
 from farmtrace.web.auth import FailureCounter
 from farmtrace.web.errors import status_of
+from farmtrace.web.footprint import shown as footprint_shown
 from farmtrace.web.public.links import public_path
 
 bp = Blueprint("consumer", __name__)
@@ -114,7 +115,9 @@ def _view(batch_id: str, state: str) -> ProductView:
 
 def _render(view: ProductView, serial: str | None = None, verdict: scans.ScanVerdict | None = None,
             **extra: Any) -> str:
-    return render_template("public/product.html", view=view, serial=serial, verdict=verdict,
+    lang = "en" if str(get_locale() or "zh").startswith("en") else "zh"
+    carbon = footprint_shown(view.footprint, lang) if view.footprint is not None else None
+    return render_template("public/product.html", view=view, serial=serial, verdict=verdict, footprint_shown=carbon,
                            log_key=log_verifier_key(ledger()), flag_text=scans.FLAG_TEXT,
                            bundle_url=url_for("public.bundle", batch_id=view.batch.id), **extra)
 

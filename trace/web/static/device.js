@@ -81,9 +81,18 @@
   }
 
   // ---- building an event from a form, as forms.form_data does on the server
+  const value = (form, name) => String((form.elements[name] || {}).value || "").trim();
+  const activityRows = (form, f) => Array.from({ length: f.rows }, (_, i) =>
+    ({ i, what: value(form, `${f.name}_${i}_what`), amount: value(form, `${f.name}_${i}_amount`) }));
   function fieldData(form, spec) {
     const data = {};
     for (const f of spec.fields) {
+      if (f.kind === "items" && f.options) { // activity rows, as forms._activity_items: empty rows left out
+        const rows = activityRows(form, f).filter((r) => r.what || r.amount)
+          .map((r) => ({ ...(f.options[r.what] || {}), ...(r.amount ? { amount: r.amount } : {}) }));
+        if (rows.length) data[f.kde] = rows;
+        continue;
+      }
       const el = form.elements[f.name];
       if (!el) continue;
       if (f.kind === "bool") { data[f.kde] = el.checked; continue; }
@@ -218,8 +227,11 @@
   function showErrors(form, error) {
     form.querySelectorAll(".js-error").forEach((n) => n.remove());
     form.querySelectorAll(".has-error").forEach((n) => n.classList.remove("has-error"));
-    const m = /^data\.([a-z_]+)/.exec(error.field || "");
-    const el = m && form.elements["k_" + m[1]];
+    const m = /^data\.([a-z_]+)(?:\[(\d+)\]\.(\w+))?/.exec(error.field || "");
+    const spec = m && m[2] && JSON.parse(form.dataset.record).fields.find((f) => f.kde === m[1] && f.options);
+    const row = spec && activityRows(form, spec).filter((r) => r.what || r.amount)[Number(m[2])];
+    const el = row ? form.elements[`${spec.name}_${row.i}_${m[3] === "amount" ? "amount" : "what"}`] : m && form.elements["k_" + m[1]];
+    if (row && el.closest("details")) el.closest("details").open = true;
     const box = document.createElement("div");
     box.className = "error-summary js-error";
     box.setAttribute("role", "alert");
@@ -227,7 +239,8 @@
       Object.assign(document.createElement("p"), { textContent: error.message }));
     form.prepend(box);
     if (el && el.closest) {
-      const span = Object.assign(document.createElement("span"), { className: "form-error js-error", id: el.id + "-error", textContent: error.message });
+      const span = Object.assign(document.createElement("span"), { className: "form-error js-error", id: el.id + "-error",
+        textContent: row ? error.message.replace(/^data\.\w+\[\d+\]\.\w+\s*[：:]\s*/, "") : error.message });
       el.closest(".field").classList.add("has-error");
       el.setAttribute("aria-invalid", "true");
       el.after(span);
