@@ -175,9 +175,9 @@ def rice_chain(w: Writer, n: int, rng: random.Random) -> None:
                                   "valid_from": "2025-07-01", "valid_until": "2026-06-30" if n else "2028-06-30"},
           hours=0.5)
     if n == 0:  # a green food licence of the demo's own numbering, with its PDF when the ledger keeps files
-        document = demo_pdf(w.tx.documents, ["Green food licence (demo)", f"LB-18-2506{n:04d}A",
+        document = demo_pdf(w.tx.documents, ["Green food licence (demo)", f"LB-DEMO-2506{n:04d}A",
                                              "Product: Nanjiang selenium-rich rice", "Valid 2025-06-01 to 2028-05-31"])
-        w.add(mill, "observe", rice, {"step": "certified", "scheme": "green_food", "certificate_no": f"LB-18-2506{n:04d}A",
+        w.add(mill, "observe", rice, {"step": "certified", "scheme": "green_food", "certificate_no": f"LB-DEMO-2506{n:04d}A",
                                       "issuer": "中国绿色食品发展中心", "scope": "大米", "scope_codes": ["rice"],
                                       "valid_from": "2025-06-01", "valid_until": "2028-05-31",
                                       **({"document": document} if document else {})}, hours=0.5)
@@ -218,7 +218,7 @@ def tea_chain(w: Writer, n: int, rng: random.Random) -> None:
                                    "scope": "巴中云顶富硒绿茶", "scope_codes": ["tea"],
                                    "valid_from": "2025-03-01", "valid_until": "2028-02-29"}, hours=0.5)
     if n == 1:  # an organic certificate that ran out before this tea was made: flagged as expired, no 绿色 claim
-        w.add(garden, "observe", tea, {"step": "certified", "scheme": "organic", "certificate_no": "CNAS-OG-2022-0417",
+        w.add(garden, "observe", tea, {"step": "certified", "scheme": "organic", "certificate_no": "OG-DEMO-2022-0417",
                                        "issuer": "中绿华夏有机产品认证中心", "scope": "茶叶", "scope_codes": ["tea"],
                                        "valid_from": "2022-03-01", "valid_until": "2025-02-28"}, hours=0.5)
     w.test(garden, tea, f"T{n}", [{"analyte": "Se", "value": f"0.{rng.randint(30, 90)}", "unit": "mg/kg",
@@ -329,6 +329,8 @@ def pork_chain(w: Writer, n: int, rng: random.Random) -> None:
     w.handoff(cuts, plant, shop, str(cut_kg), "KGM",
               activity=[{"kind": "transport", "amount": str(cut_kg * 20 // 1000), "unit": "TKM", "mode": "road",
                          "refrigerated": True}])
+    w.add(shop, "stored", cuts, {"place": "冷藏展示柜", "activity": [  # the shop's own share: cold display
+        {"kind": "electricity", "amount": "6", "unit": "kWh"}]}, hours=2)
     w.add(shop, "sell", cuts, {"quantity": "1.5", "unit": "KGM"}, days=1)
 
 

@@ -124,3 +124,24 @@ def test_the_epcis_export_of_a_lot_carries_its_footprint_as_master_data(app: Fla
     assert "epcisHeader" not in window
     ids = {e["eventID"] for e in window["epcisBody"]["eventList"]}
     assert {e["eventID"] for e in doc["epcisBody"]["eventList"]} <= ids
+
+
+def test_the_demo_pork_chain_matches_the_hand_computed_footprint_to_the_gram(app: Flask) -> None:
+    """farm → slaughter → cutting → retail, as the demo records 青峪猪 lot 0 (7 head), factor table v3:
+
+    farm        fed: 7 head × 25 kg compound feed = 175 kg × 0.55          = 96.250 kg CO₂e
+    slaughter   transform: 7 head × 15 kWh = 105 kWh × 0.1404 (Sichuan)    = 14.742
+    cutting     transform: no activity of its own; all 616 kg of carcass made 431 kg of cuts, and the
+                losses stay with the output, so both upstream figures reach the cuts whole
+    to the shop ship: 431 kg × 20 km = 8 t·km (rounded down) × 0.127 refrigerated road = 1.016
+    retail      stored: the shop's cold display 6 kWh × 0.1404                      =  0.8424
+    total 112.8504 → 112.850 kg CO₂e for 431 kg; per kg 112.8504 / 431 = 0.26183
+    """
+    fp = footprint(_ledger(app), "cuts-qy-0")
+    assert (fp.quantity, fp.unit) == (Decimal(431), "KGM")
+    assert fp.total_kg.quantize(Decimal("0.001")) == Decimal("112.850")
+    assert [(s.batch, s.kg_co2e.quantize(Decimal("0.0001"))) for s in fp.stages] == [
+        ("pigs-qy-0", Decimal("96.2500")), ("carcass-qy-0", Decimal("14.7420")),
+        ("cuts-qy-0", Decimal("1.8584"))]
+    assert fp.per_unit_kg is not None and fp.per_unit_kg.quantize(Decimal("0.00001")) == Decimal("0.26183")
+    assert fp.table_versions == ("v3",) and fp.estimate  # a placeholder feed factor, the 2022 grid year

@@ -184,14 +184,14 @@ def _html(client: FlaskClient, batch: str) -> str:
 
 def test_an_expired_certificate_is_flagged_on_the_public_page_with_its_date(client: FlaskClient) -> None:
     html = _html(client, "tea-yd-1")
-    assert "CNAS-OG-2022-0417" in html and "已过期（2025-02-28 到期）" in _visible_text(html)
+    assert "OG-DEMO-2022-0417" in html and "已过期（2025-02-28 到期）" in _visible_text(html)
     assert "<span class=\"claim\">绿色</span>" not in html  # an expired organic certificate backs no 绿色 claim
     assert "<span class=\"claim\">低碳</span>" not in html  # nor does its footprint make a 低碳 claim
 
 
 def test_a_valid_green_food_licence_backs_a_green_claim(client: FlaskClient) -> None:
     html = _html(client, "rice-nj-0")
-    assert "LB-18-25060000A" in html
+    assert "LB-DEMO-25060000A" in html
     assert 'id="claims"' in html and '<span class="claim">绿色</span>' in html
 
 
@@ -203,5 +203,5 @@ def test_the_dashboard_flags_expired_and_out_of_scope_certificates(app: Flask, c
         actor=Actor(org="qingyu-pig-farm"))
     login(client, "regulator")
     page = _visible_text(client.get("/desk/dashboard").get_data(as_text=True))
-    assert "CNAS-OG-2022-0417" in page and "已过期（2025-02-28 到期）" in page
+    assert "OG-DEMO-2022-0417" in page and "已过期（2025-02-28 到期）" in page
     assert "GI-WRONG-1" in page and "不在认证范围内" in page
