@@ -149,6 +149,7 @@ EXTRA_KDES: dict[str, dict[str, tuple[Kde, ...]]] = {}  # type -> family -> KDEs
 STEP_NAMES: dict[str, Words] = {}    # values of `observe`'s data.step and similar step words -> names
 VALUE_NAMES: dict[str, Words] = {}   # enumerated values used across families (processes, routes, ...)
 COMMON_KDES: list[Kde] = []          # optional KDEs any event type may carry (activity data: rules/carbon.py)
+TAKES_CUSTODY = {"receive"}          # the one type signed by a non-holder who becomes the holder by it
 
 
 def validate_kdes(kdes: Iterable[Kde], data: Mapping[str, Any]) -> None:
@@ -184,7 +185,15 @@ def declare(decl: Declaration) -> Declaration:
 
     def validate(data: Mapping[str, Any]) -> None:
         validate_kdes(kdes, data)
-        validate_kdes((k for k in COMMON_KDES if k.name in data and decl.kde(k.name) is None), data)
+        common = [k for k in COMMON_KDES if k.name in data and decl.kde(k.name) is None]
+        if common and decl.by_non_holder and decl.type not in TAKES_CUSTODY:
+            name = common[0].name  # a lab's test or a regulator's recall would add to another org's footprint
+            raise InvalidEventError(Said(
+                f"data.{name}: a {decl.en.lower()} is signed by someone other than the batch's holder, so it "
+                "carries no activity data: only the holder records what handling the batch emitted",
+                f"data.{name}：{decl.zh}由批次持有方以外的机构签名，不能附带活动数据：只有持有方记录本批次的排放"),
+                field=f"data.{name}")
+        validate_kdes(common, data)
         if check is not None:
             check(data)
 

@@ -402,8 +402,9 @@ class UnitOfWork:
         sql = (self._WALK + ", siblings(id) AS (SELECT DISTINCT l.child FROM walk w JOIN lineage l ON l.parent = w.id "
                "EXCEPT SELECT id FROM walk) "
                + self._CARBON_COLUMNS + f"JOIN walk ON walk.id = e.batch_id WHERE {self._HAS_CARBON} UNION ALL "
-               + self._CARBON_COLUMNS + "JOIN siblings s ON s.id = e.batch_id WHERE e.prev IS NULL ORDER BY 9")
-        return [tuple(r) for r in self.connection.execute(text(sql), {"root": root})]
+               + self._CARBON_COLUMNS + "JOIN siblings s ON s.id = e.batch_id WHERE e.prev IS NULL")
+        # sorted here, not by ORDER BY: SQLite would then merge the two halves in seq order and scan every event
+        return sorted((tuple(r) for r in self.connection.execute(text(sql), {"root": root})), key=lambda r: int(r[8]))
 
     def carbon_batches(self, root: str) -> list[tuple[str, str, str, str, int]]:
         """(id, product, origin org, its name, created_seq) of `root` and each ancestor, for a footprint's stages."""
