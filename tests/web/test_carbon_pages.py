@@ -145,3 +145,16 @@ def test_the_demo_pork_chain_matches_the_hand_computed_footprint_to_the_gram(app
         ("cuts-qy-0", Decimal("1.8584"))]
     assert fp.per_unit_kg is not None and fp.per_unit_kg.quantize(Decimal("0.00001")) == Decimal("0.26183")
     assert fp.table_versions == ("v3",) and fp.estimate  # a placeholder feed factor, the 2022 grid year
+
+
+def test_the_api_gives_anyone_a_lots_footprint_as_the_pages_show_it(client: FlaskClient, app: Flask) -> None:
+    got = client.get("/api/v1/batches/cuts-qy-0/footprint")
+    assert got.status_code == 200
+    body = got.get_json()
+    assert body == footprint(_ledger(app), "cuts-qy-0").to_json()
+    assert Decimal(body["total_kg"]).quantize(Decimal("0.001")) == Decimal("112.850")
+    assert [s["org_name"] for s in body["stages"]][0] == "通江县青峪猪生态养殖场"
+    missing = client.get("/api/v1/batches/no-such-lot/footprint")
+    assert missing.status_code == 404 and missing.get_json()["error"]["field"] == "batch"
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/batches/{batch_id}/footprint" in spec["paths"]

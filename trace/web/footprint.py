@@ -87,7 +87,7 @@ def shown(fp: Footprint, lang: str) -> FootprintShown:
     allocation = "economic" if "economic" in fp.method else "mass"
     return FootprintShown(kg(fp.total_kg), None if fp.per_unit_kg is None else per_unit_text(fp.per_unit_kg),
                           unit_word, quantity, stages, kinds, pick(METHOD_WORDS.get(fp.method, (fp.method, fp.method)), lang),
-                          "、".join(fp.table_versions) or "—",
+                          (", " if lang == "en" else "、").join(fp.table_versions) or "—",
                           fp.estimate, allocation, fp)
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel
 
+from farmtrace.services.footprint import footprint
 from farmtrace.services import lineage
 from farmtrace.services import log as tlog
 from farmtrace.ledger import merkle
@@ -235,6 +236,14 @@ def batch(batch_id: str) -> dict[str, Any]:
 def trace(batch_id: str) -> dict[str, Any]:
     q = s.parse(s.TraceQuery, request.args.to_dict())
     return out(s.TraceOut, lineage.trace(ledger(), batch_arg(batch_id), q.direction).to_json())
+
+
+@bp.get("/batches/<batch_id>/footprint")
+@op("The lot's carbon footprint through its lineage: total and per unit, each upstream batch's share, the factor "
+    "table versions and rows used (docs/carbon.md); public, like the trace", ok={200: s.FootprintOut},
+    errors=(404, 422))
+def carbon_footprint(batch_id: str) -> dict[str, Any]:
+    return out(s.FootprintOut, footprint(ledger(), batch_arg(batch_id)).to_json())
 
 
 @bp.post("/batches/<batch_id>/recall")

@@ -219,6 +219,30 @@ class TraceOut(BaseModel):
     edges: list[TraceEdge]
 
 
+class FootprintStage(BaseModel):
+    batch: str
+    product: str
+    org: str
+    org_name: str
+    kg_co2e: str = Field(description="that batch's own emissions times the share reaching this lot, kg CO2e")
+
+
+class FootprintOut(BaseModel):
+    """A lot's carbon footprint (docs/carbon.md): decimals as strings, never rounded here."""
+
+    batch: str
+    total_kg: str = Field(description="kg CO2e of the whole lot as produced")
+    quantity: str | None
+    unit: str | None
+    per_unit_kg: str | None = Field(description="kg CO2e per unit of product (total_kg / quantity)")
+    stages: list[FootprintStage]
+    by_kind: dict[str, str]
+    table_versions: list[str]
+    method: str
+    estimate: bool = Field(description="an unverified factor or an earlier year's factor was used")
+    factor_rows: list[str]
+
+
 class OrgOut(BaseModel):
     id: str
     name: str
