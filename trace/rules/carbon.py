@@ -124,7 +124,7 @@ def check_activity(data: Mapping[str, Any], name: str) -> None:
             raise _said(at, "must be an object", "须为对象")
         kind = item.get("kind")
         if kind not in KIND_WORDS:
-            named = "、".join(f"{w[0]}（{k}）" for k, w in KIND_WORDS.items())
+            named = "、".join(w[0] for w in KIND_WORDS.values())
             raise _said(f"{at}.kind", f"must be one of {', '.join(KIND_WORDS)}, got {kind!r}",
                         f"须为以下之一：{named}，" + ("未填写" if kind is None else f"收到 {kind!r}"))
         _amount(item.get("amount"), f"{at}.amount")
@@ -142,7 +142,7 @@ def check_activity(data: Mapping[str, Any], name: str) -> None:
         if qualifier in item or kind != "electricity":
             value = item.get(qualifier)
             if value not in CHOICES[qualifier]:
-                named = "、".join(f"{w[0]}（{c}）" for c, w in CHOICES[qualifier].items())
+                named = "、".join(w[0] for w in CHOICES[qualifier].values())
                 raise _said(f"{at}.{qualifier}", f"must be one of {', '.join(CHOICES[qualifier])}, got {value!r}",
                             f"须为以下之一：{named}，" + ("未填写" if value is None else f"收到 {value!r}"))
         if qualifier in item or kind != "electricity":
