@@ -170,7 +170,42 @@ CLAIMS = {  # id: (certificates, has a footprint, claims shown)
 }
 
 
+def test_only_a_certificate_on_the_lot_itself_backs_its_claim() -> None:
+    """An upstream farm's green food licence (recorded on batch "b", its paddy) puts no 绿色 on the mill's lot."""
+    upstream = [_certificate("green_food"), _certificate("low_carbon")]
+    assert claims(upstream, lot="rice-lot") == []
+    assert [c.kind for c in claims(upstream, lot="b")] == ["green", "low_carbon"]
+
+
 @pytest.mark.parametrize(("certificates", "footprint", "shown"), list(CLAIMS.values()), ids=list(CLAIMS))
 def test_a_claim_is_shown_only_with_something_behind_it(certificates: list[Certificate], footprint: bool,
                                                         shown: list[str]) -> None:
     assert [c.kind for c in claims(certificates, has_footprint=footprint)] == shown
+
+
+def test_an_upstream_farms_certificate_puts_no_claim_on_the_mills_rice(ledger: Ledger) -> None:
+    """The attack: a farm with a token records a green food licence scoped to rice on its own paddy, hoping
+    to put 绿色 on every mill's rice page made from it. The page shows the certificate in the journey's
+    certificates, but the claim needs one recorded on the rice lot itself."""
+    from farmtrace.services.consumer import product_view
+    from farmtrace.services.lineage import transform
+    ledger.create_org("farm-a", "南江稻农合作社", kind="producer", family="produce", county="511922")
+    ledger.create_org("mill-b", "恩阳米厂", kind="processor", family="produce", county="511903")
+    farm, mill = Actor(org="farm-a"), Actor(org="mill-b")
+    ledger.append({"type": "create", "batch": "paddy-a", "data": {
+        "product": "富硒稻谷", "lot": "PA-1", "family": "produce", "quantity": "1000", "unit": "KGM"}}, actor=farm)
+    ledger.append({"type": "observe", "batch": "paddy-a", "data": {
+        **CERTIFICATE, "scope": "稻谷 大米", "scope_codes": ["rice", "paddy", "produce"]}}, actor=farm)
+    shipped = ledger.append({"type": "ship", "batch": "paddy-a", "data": {"to": "mill-b", "quantity": "1000",
+                                                                         "unit": "KGM"}}, actor=farm)
+    ledger.append({"type": "receive", "batch": "paddy-a", "data": {"ship": shipped.hash, "quantity": "1000",
+                                                                    "unit": "KGM"}}, actor=mill)
+    transform(ledger, [{"batch": "paddy-a", "quantity": "1000"}], [{
+        "batch": "rice-b", "product": "富硒大米", "lot": "RB-1", "family": "produce", "quantity": "700",
+        "unit": "KGM"}], actor=mill, process="milling")
+    view = product_view(ledger, "rice-b", today=date(2026, 7, 1))
+    assert view is not None
+    assert [c.number for c in view.certificates] == [CERTIFICATE["certificate_no"]]  # shown, with its batch
+    assert [c.kind for c in view.claims] == []  # but it backs no 绿色 on the mill's lot
+    own = product_view(ledger, "paddy-a", today=date(2026, 7, 1))
+    assert own is not None and [c.kind for c in own.claims] == ["green"]  # on the farm's own paddy it does

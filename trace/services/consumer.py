@@ -106,15 +106,18 @@ LOW_CARBON: Words = ("低碳", "low-carbon")
 FOOTPRINT: Words = ("碳足迹已核算", "carbon footprint on record")
 
 
-def claims(certificates: list[Certificate], *, has_footprint: bool = False) -> list[Claim]:
+def claims(certificates: list[Certificate], *, has_footprint: bool = False, lot: str | None = None) -> list[Claim]:
     """The green and carbon claims a lot's page may show: 绿色 only when a green food or organic certificate
     valid today covers the lot; 低碳 only when a valid low-carbon product certificate (绿色低碳产品认证) does.
+    With `lot`, only a certificate recorded on that lot itself counts: these schemes certify the operator's
+    own product, so a farm's certificate on its paddy does not make the mill's rice green food, and no
+    upstream org can put a claim on a downstream org's page.
     A computed footprint (has_footprint) is a measured figure, not a judgement that the product is low in
     carbon (GB/T 24067-2024 quantifies, it does not certify): it is claimed as "碳足迹已核算" beside its
     number, never as 低碳. Nothing else makes a claim (docs/certificates.md, docs/carbon.md)."""
     def backing(schemes: frozenset[str]) -> Certificate | None:
         return next((c for c in certificates if c.standing is not None and c.standing.is_good and c.covers_lot
-                     and c.kind in schemes), None)
+                     and c.kind in schemes and (lot is None or c.batch == lot)), None)
     out = []
     if (green := backing(GREEN_SCHEMES)) is not None:
         out.append(Claim("green", GREEN, green.number))
@@ -352,7 +355,7 @@ def product_view(ledger: Ledger, batch_id: str, *, today: date | None = None) ->
         batch=batch, holder=orgs[batch.org_id].name if batch.org_id in orgs else batch.org_id,
         producer=producer_org.name if producer_org else batch.org_id, origins=origins, steps=steps,
         lab=_lab_results(steps, orgs), certificates=certificates,
-        claims=claims(certificates, has_footprint=carbon is not None), footprint=carbon, recall=recall,
+        claims=claims(certificates, has_footprint=carbon is not None, lot=batch_id), footprint=carbon, recall=recall,
         verified=all(s.ok for s in steps), lineage=lineage, gtin=link[0] if link else None, etag=etag,
         shipped_to=[(orgs[str(s.data["to"])].name, COUNTY_NAMES.get(orgs[str(s.data["to"])].county or "", ""), s.at[:10])
                     for s in steps if s.batch == batch_id and s.type == "ship" and str(s.data.get("to")) in orgs])
