@@ -158,3 +158,29 @@ def test_the_api_gives_anyone_a_lots_footprint_as_the_pages_show_it(client: Flas
     assert missing.status_code == 404 and missing.get_json()["error"]["field"] == "batch"
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/batches/{batch_id}/footprint" in spec["paths"]
+
+
+CHINESE_PAGES = {  # user: pages a Chinese reader opens about carbon
+    "regulator": ["/desk/batches/cuts-qy-0/carbon", "/desk/batches/rice-nj-0/carbon",
+                  "/desk/orgs/bazhong-meat-park/carbon"],
+    "meat": ["/producer/carbon"],
+    "anonymous": ["/01/09521003002002/10/K-0"],
+}
+
+
+@pytest.mark.parametrize("user", list(CHINESE_PAGES))
+def test_carbon_pages_read_in_chinese_words_not_keys_or_codes(client: FlaskClient, user: str) -> None:
+    from farmtrace.rules.carbon import CHOICES, KIND_WORDS
+    from tests.web.test_words_on_pages import _problems_on_a_chinese_page
+    keys = set(KIND_WORDS) | {c for choices in CHOICES.values() for c in choices if re.fullmatch(r"[a-z_]+", c)}
+    if user != "anonymous":
+        login(client, user)
+    for path in CHINESE_PAGES[user]:
+        page = client.get(path, follow_redirects=True)
+        assert page.status_code == 200, path
+        html = page.get_data(as_text=True)
+        # the factor rows' sources are quoted as published (English reports name themselves in English)
+        html = re.sub(r"来源：.*?</p>", "</p>", html, flags=re.S)
+        html = re.sub(r"方法：farmtrace", "方法：", html)
+        html = re.sub(r"<code>.*?</code>", "", html)  # identifiers to copy (factor row ids), like hashes
+        assert _problems_on_a_chinese_page(html, keys) == [], path
