@@ -215,6 +215,7 @@ MATRIX = {  # (method, rule): (url or url(client), body() or None, expected stat
     ("GET", "/api/v1/batches/<batch_id>"): ("/api/v1/batches/plot-nj-0", None, TOKEN_READ),
     ("GET", "/api/v1/batches/<batch_id>/trace"): ("/api/v1/batches/plot-nj-0/trace", None, PUBLIC),
     ("GET", "/api/v1/batches/<batch_id>/footprint"): ("/api/v1/batches/rice-nj-0/footprint", None, PUBLIC),
+    ("GET", "/api/v1/carbon/factors"): ("/api/v1/carbon/factors", None, PUBLIC),
     ("POST", "/api/v1/batches/<batch_id>/recall"): (
         "/api/v1/batches/plot-nj-0/recall", lambda: {"reason": "抽检不合格"},
         {"anonymous": 401, "holder": 403, "other producer": 403, "regulator": 201, "admin": 403}),

@@ -184,3 +184,15 @@ def test_carbon_pages_read_in_chinese_words_not_keys_or_codes(client: FlaskClien
         html = re.sub(r"方法：farmtrace", "方法：", html)
         html = re.sub(r"<code>.*?</code>", "", html)  # identifiers to copy (factor row ids), like hashes
         assert _problems_on_a_chinese_page(html, keys) == [], path
+
+
+def test_anyone_can_recompute_a_footprint_from_the_public_factor_table_and_the_signed_events(
+        client: FlaskClient) -> None:
+    """The audit an outsider can do with public data alone: the lot's signed events (the API's event reads),
+    the factor rows its footprint names (GET /api/v1/carbon/factors), multiplied by hand."""
+    table = {f["row_id"]: f for f in client.get("/api/v1/carbon/factors").get_json()["factors"]}
+    assert all(f["source"] and f["status"] in ("verified", "unverified") for f in table.values())
+    body = client.get("/api/v1/batches/cuts-qy-0/footprint").get_json()
+    assert set(body["factor_rows"]) <= set(table)
+    feed = table["v3/feed/compound/kg"]
+    assert Decimal(feed["kg_co2e_per_unit"]) * 175 == Decimal(body["stages"][0]["kg_co2e"])  # 7 head × 25 kg

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel
 
+from farmtrace.rules.carbon import factor_table
 from farmtrace.services.footprint import footprint
 from farmtrace.services import lineage
 from farmtrace.services import log as tlog
@@ -244,6 +245,20 @@ def trace(batch_id: str) -> dict[str, Any]:
     errors=(404, 422))
 def carbon_footprint(batch_id: str) -> dict[str, Any]:
     return out(s.FootprintOut, footprint(ledger(), batch_arg(batch_id)).to_json())
+
+
+@bp.get("/carbon/factors")
+@op("The emission-factor table, every version, each row with its source and status: with a lot's signed activity "
+    "data (its events) anyone can recompute its footprint (docs/carbon.md)", ok={200: s.FactorTableOut})
+def carbon_factors() -> dict[str, Any]:
+    table = factor_table()
+    return out(s.FactorTableOut, {
+        "versions": [{"version": v, "valid_from": start.isoformat(), "valid_to": end.isoformat() if end else None}
+                     for v, start, end in table.versions],
+        "factors": [{"row_id": f.row_id, "table_version": f.table_version, "valid_from": f.valid_from.isoformat(),
+                     "valid_to": f.valid_to.isoformat() if f.valid_to else None, "kind": f.kind, "key": f.key,
+                     "unit": f.unit, "kg_co2e_per_unit": str(f.kg_co2e_per_unit), "year": f.year,
+                     "source": f.source, "status": f.status} for f in table.rows]})
 
 
 @bp.post("/batches/<batch_id>/recall")

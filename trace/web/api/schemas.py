@@ -243,6 +243,27 @@ class FootprintOut(BaseModel):
     factor_rows: list[str]
 
 
+class FactorOut(BaseModel):
+    row_id: str
+    table_version: str
+    valid_from: str
+    valid_to: str | None
+    kind: str
+    key: str
+    unit: str
+    kg_co2e_per_unit: str
+    year: int | None
+    source: str
+    status: Literal["verified", "unverified"]
+
+
+class FactorTableOut(BaseModel):
+    """The emission-factor table every footprint is computed with (trace/rules/carbon_factors.csv)."""
+
+    versions: list[dict[str, str | None]]
+    factors: list[FactorOut]
+
+
 class OrgOut(BaseModel):
     id: str
     name: str
