@@ -130,8 +130,9 @@ def test_search_results_are_sorted_and_paged_on_the_server(client: FlaskClient) 
 def test_the_audit_view_gives_each_event_its_own_verdicts(client: FlaskClient) -> None:
     html = _as(client, "regulator").get("/desk/batches/cuts-qy-0").get_data(as_text=True)
     rows = re.findall(r'<tr id="e(\d+)" class="(ok-row|failed)"', html)
-    assert len(rows) == 8 and {kind for _, kind in rows} == {"ok-row"}
-    assert html.count("✔") >= 8 * 5  # hash, signature, key, link, checkpoint on each row
+    # the cuts' chain: transform, temperature, sample, test, packed, ship, receive, the shop's cold display, sell
+    assert len(rows) == 9 and {kind for _, kind in rows} == {"ok-row"}
+    assert html.count("✔") >= 9 * 5  # hash, signature, key, link, checkpoint on each row
     assert "GB 2762-2022" in html  # the lab verdict with its limit and standard
 
 
