@@ -62,7 +62,8 @@ marked unverified in domain.md's sense where the standard's own text was not rea
 - produce.se_nutrition_claim (hard, GB 28050-2011): every selenium claim on `packed`; 富/高/富含 need
   ≥ 0.18 mg/kg, 含硒 ≥ 0.09 mg/kg (unverified); GB/T 22499 still applies to 富硒 rice and paddy.
 - produce.se_claim (hard, GH/T 1135-2017): a claim resting on it needs the selenoamino-acid share
-  (> 65 % plant, > 70 % meat and eggs, > 60 % tea; unverified).
+  (> 65 % plant, > 70 % meat and eggs, > 60 % tea; confirmed from the standard's table as quoted in
+  中国农业科学 2019, 52(18): 3122, except fruit, which that table does not list: unverified).
 - produce.storage_moisture (soft, GB 1350-2009): by `variety_type`, 籼 13.5 %, 粳 14.5 %.
 - produce.banned_pesticide (hard): a versioned list (trace/rules/pesticides.py: 农业部公告第199号,
   the 2019 list, 农业农村部公告第736号 with its dates; tea's own bans).
@@ -321,10 +322,13 @@ THRESHOLDS: tuple[Threshold, ...] = (
                            ("vegetables", "0.10", "1.00"), ("fungi", "0.10", "5.00"), ("meat", "0.15", "0.50"),
                            ("eggs", "0.15", "0.50"), ("tea", "0.25", "4.00"))),
     # GH/T 1135-2017: where a claim rests on it, selenoamino acids are more than this share of total selenium
+    # (shares as quoted from the standard's table by 汤超华 et al., 中国农业科学 2019, 52(18): 3122, table 3;
+    # fruit is not in that table: its share stays unverified)
     *(_row("produce.se_organic_share", "selenoamino_acid_share", c, ">", share, None, "%", "GH/T 1135-2017",
-           "unverified") for c, share in (("cereals", "65"), ("beans", "65"), ("tubers", "65"), ("vegetables", "65"),
-                                          ("fungi", "65"), ("fruit", "65"), ("rice", "65"), ("paddy", "65"),
-                                          ("meat", "70"), ("eggs", "70"), ("tea", "60"))),
+           "unverified" if c == "fruit" else "confirmed")
+      for c, share in (("cereals", "65"), ("beans", "65"), ("tubers", "65"), ("vegetables", "65"), ("fungi", "65"),
+                       ("fruit", "65"), ("rice", "65"), ("paddy", "65"), ("meat", "70"), ("eggs", "70"),
+                       ("tea", "60"))),
     # any selenium claim on a prepackaged food: 高/富含 ≥ 30 % NRV (60 µg) per 100 g; 含有/来源 ≥ 15 % NRV
     _row("produce.se_nutrition", "selenium", "any", ">=", "0.18", None, "mg/kg", GB28050, "confirmed"),
     _row("produce.se_nutrition_source", "selenium", "any", ">=", "0.09", None, "mg/kg", GB28050, "unverified"),
