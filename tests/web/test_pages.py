@@ -169,3 +169,17 @@ def test_a_step_that_fails_on_a_later_page_is_named_on_the_first(app, client, db
     assert "第一个未通过的是第 150 步（第 2 页）" in first and 'href="/batches/tea-yd-0?page=2"' in first
     second = client.get("/batches/tea-yd-0?page=2").get_data(as_text=True)
     assert "✘ signature does not verify" in second and chain[149][:16] in second
+
+
+def test_error_pages_speak_the_pages_language_not_werkzeugs_english(client) -> None:
+    """A 403 or 404 with no message of its own used to print werkzeug's English on a Chinese page."""
+    from tests.web.test_producer import login
+    login(client, "rice")
+    cases = {"/desk/search": (403, "此页面不属于您的账号"), "/no-such-page": (404, "找不到这个页面")}
+    for path, (status, words) in cases.items():
+        page = client.get(path)
+        html = page.get_data(as_text=True)
+        assert page.status_code == status and words in html, path
+        assert "You don't have the permission" not in html and "requested URL was not found" not in html
+    english = client.get("/no-such-page?lang=en").get_data(as_text=True)
+    assert "We could not find this page" in english

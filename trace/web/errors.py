@@ -183,11 +183,27 @@ def register(app: Flask) -> None:
         if wants_json():
             headers = {k: v for k, v in err.get_headers() if k.lower() not in ("content-type", "content-length")}
             return error_body(_code(err), err.description or err.name), status, headers
-        return render_template("error.html", status=status, message=err.description), status
+        message = err.description
+        if message == type(err).description:  # werkzeug's own English: say it in the page's language
+            message = _page_words(status)
+        return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Any:
         app.logger.exception("unhandled error")
         if wants_json():
             return error_body("internal", "internal error"), 500
-        return render_template("error.html", status=500, message="internal error"), 500
+        return render_template("error.html", status=500, message=_page_words(500)), 500
+
+
+def _page_words(status: int) -> str:
+    """What an error page says when the code raised no message of its own."""
+    from flask_babel import gettext
+    words = {
+        400: gettext("The request could not be understood. Go back and try again."),
+        403: gettext("This page is not for your account: it belongs to another organisation or role."),
+        404: gettext("We could not find this page. Check the address, or go back to the home page."),
+        405: gettext("This address does not take that kind of request."),
+        500: gettext("Something went wrong on our side. Please try again; if it happens again, tell the operator."),
+    }
+    return words.get(status, gettext("The request could not be completed."))
